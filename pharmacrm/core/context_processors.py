@@ -1,0 +1,35 @@
+"""What every page of the shell needs: navigation and the unread-notification count."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from pharmacrm.core.models import Notification
+
+
+def navigation(user: Any) -> list[dict[str, Any]]:
+    """Modules in the navigation bar, each shown only to roles that can use it."""
+    items = [
+        {"label": _("Home"), "url": reverse("core:home"), "icon": "house"},
+    ]
+    if user.has_perm("customers.view_institution"):
+        items.append({"label": _("Institutions"), "url": reverse("customers:institution_list"), "icon": "hospital"})
+    if user.has_perm("customers.view_contact"):
+        items.append({"label": _("Contacts"), "url": reverse("customers:contact_list"), "icon": "person-vcard"})
+    if user.has_perm("core.view_auditentry"):
+        items.append({"label": _("Audit trail"), "url": reverse("core:audit_list"), "icon": "journal-text"})
+    return items
+
+
+def shell(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {
+        "nav_items": navigation(user),
+        "unread_count": Notification.objects.visible_to(user).unread().count(),
+    }

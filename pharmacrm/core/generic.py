@@ -1,0 +1,146 @@
+"""Generic UI views every list and detail page builds on.
+
+They start every queryset from ``visible_to(request.user)`` and refuse to serve
+a model without it, so "not yours" and "does not exist" are the same 404.
+List pages paginate without ``COUNT(*)`` (one extra row tells whether a next
+page exists) and answer htmx requests with the ``rows`` partial only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.db import models
+from django.http import Http404, HttpRequest, HttpResponse
+from django.views.generic import TemplateView
+
+from pharmacrm.core.querysets import is_scoped
+
+MAX_PAGE_SIZE = 200
+
+
+def scoped_queryset(model: type[models.Model], user: Any) -> models.QuerySet:
+    if not is_scoped(model):
+        raise ImproperlyConfigured(f"{model.__name__} has no visible_to(user); refusing to serve it.")
+    return model._default_manager.visible_to(user)
+
+
+def get_visible_or_404(model: type[models.Model], user: Any, **lookup: Any) -> Any:
+    try:
+        return scoped_queryset(model, user).get(**lookup)
+    except (model.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+class Page:
+    """A page of rows fetched with LIMIT n+1 — no COUNT(*) on large tables."""
+
+    def __init__(self, queryset: models.QuerySet, number: int, size: int):
+        self.number = max(1, number)
+        self.size = size
+        offset = (self.number - 1) * size
+        rows = list(queryset[offset:offset + size + 1])
+        self.has_next = len(rows) > size
+        self.object_list = rows[:size]
+        self.has_previous = self.number > 1
+        self.start_index = offset + 1 if self.object_list else 0
+        self.end_index = offset + len(self.object_list)
+
+    @property
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    @property
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+
+def parse_positive_int(value: str | None, default: int, maximum: int | None = None) -> int:
+    try:
+        number = int(value or default)
+    except ValueError:
+        number = default
+    number = max(1, number)
+    return min(number, maximum) if maximum else number
+
+
+class ScopedMixin(LoginRequiredMixin):
+    model: type[models.Model]
+    #: permission needed to open the page ("app.codename"); None = any signed-in user
+    permission_required: str | None = None
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.is_authenticated and self.permission_required and not request.user.has_perm(
+            self.permission_required
+        ):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_queryset(self) -> models.QuerySet:
+        return scoped_queryset(self.model, self.request.user)
+
+
+class ScopedListView(ScopedMixin, TemplateView):
+    """Search, filters (a django-filter FilterSet), sort and pagination over the scoped queryset."""
+
+    filterset_class: Any = None
+    #: allowed sort keys → ORDER BY fields; the first is the default
+    sort_options: dict[str, tuple[str, ...]] = {}
+    page_size = 25
+    select_related: tuple[str, ...] = ()
+
+    def get_rows(self) -> tuple[Any, models.QuerySet]:
+        queryset = self.get_queryset()
+        if self.select_related:
+            queryset = queryset.select_related(*self.select_related)
+        filterset = None
+        if self.filterset_class is not None:
+            filterset = self.filterset_class(self.request.GET or None, queryset=queryset, request=self.request)
+            queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else queryset
+        sort = self.request.GET.get("sort", "")
+        if sort not in self.sort_options:
+            sort = next(iter(self.sort_options), "")
+        if sort:
+            queryset = queryset.order_by(*self.sort_options[sort])
+        self.current_sort = sort
+        return filterset, queryset
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        filterset, queryset = self.get_rows()
+        size = parse_positive_int(self.request.GET.get("page_size"), self.page_size, MAX_PAGE_SIZE)
+        page = Page(queryset, parse_positive_int(self.request.GET.get("page"), 1), size)
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        context.update(
+            filterset=filterset, page=page, rows=page.object_list, sort=self.current_sort,
+            sort_options=self.sort_options, querystring=query.urlencode(), model_meta=self.model._meta,
+        )
+        return context
+
+    def get_template_names(self) -> list[str]:
+        names = super().get_template_names()
+        htmx = getattr(self.request, "htmx", None)
+        if htmx and not htmx.boosted and htmx.target == "rows":
+            return [f"{name}#rows" for name in names]
+        return names
+
+
+class ScopedDetailView(ScopedMixin, TemplateView):
+    """One record, looked up through the scoped queryset."""
+
+    context_object_name = "object"
+
+    def get_object(self) -> Any:
+        if not hasattr(self, "_object"):
+            self._object = get_visible_or_404(self.model, self.request.user, pk=self.kwargs["pk"])
+        return self._object
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        obj = self.get_object()
+        context.update(object=obj, model_meta=self.model._meta)
+        context[self.context_object_name] = obj
+        return context

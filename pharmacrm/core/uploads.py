@@ -1,0 +1,67 @@
+"""File uploads: type sniffed from content, size limited, stored under a random name
+outside the static path, served only after a permission check (core.views.file_download)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import filetype
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import models
+from django.utils.translation import gettext as _
+
+from pharmacrm.core.audit import audited_create
+from pharmacrm.core.models import StoredFile
+
+#: sniffed MIME type → what we accept it as. No SVG, HTML or executables.
+ALLOWED_TYPES = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "application/pdf": "pdf",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+    "application/zip": "zip-office",  # filetype reports some xlsx files as zip; checked below
+}
+
+
+def _sniff(head: bytes) -> str | None:
+    kind = filetype.guess(head)
+    return kind.mime if kind else None
+
+
+def validate_upload(upload: UploadedFile) -> str:
+    """Return the sniffed MIME type, or raise a field-level ValidationError."""
+    if upload.size is None or upload.size == 0:
+        raise ValidationError({"file": _("The file is empty.")})
+    if upload.size > settings.UPLOAD_MAX_BYTES:
+        raise ValidationError({"file": _("The file is larger than %(limit)d MB.")
+                               % {"limit": settings.UPLOAD_MAX_BYTES // (1024 * 1024)}})
+    upload.seek(0)
+    head = upload.read(8192)
+    upload.seek(0)
+    mime = _sniff(head)
+    if mime == "application/zip" and b"[Content_Types].xml" in head:
+        mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    if mime not in ALLOWED_TYPES or mime == "application/zip":
+        raise ValidationError({"file": _("This type of file is not accepted. Upload a JPEG, PNG, WebP, PDF or XLSX.")})
+    return mime
+
+
+def store_upload(*, actor: Any, upload: UploadedFile, attach_to: models.Model, description: str = "") -> StoredFile:
+    """Validate and keep an uploaded file attached to a record the actor can see."""
+    mime = validate_upload(upload)
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    name = (upload.name or "upload").replace("\\", "/").rsplit("/", 1)[-1][:255]
+    return audited_create(
+        StoredFile, actor=actor,
+        content_type=ContentType.objects.get_for_model(attach_to, for_concrete_model=False),
+        object_id=str(attach_to.pk), file=upload, original_name=name, mime_type=mime, size=upload.size,
+        sha256=digest.hexdigest(), uploaded_by=actor, description=description[:200],
+    )

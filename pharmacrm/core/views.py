@@ -1,0 +1,188 @@
+"""Shell pages: home, health, notifications, files, record history and the audit search."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from pharmacrm.core.audit import log_event
+from pharmacrm.core.filters import AuditEntryFilter
+from pharmacrm.core.generic import ScopedListView, get_visible_or_404
+from pharmacrm.core.models import AuditAction, AuditEntry, Notification, StoredFile, WorkerHeartbeat
+from pharmacrm.core.notifications import mark_read
+from pharmacrm.core.uploads import store_upload
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    context: dict[str, Any] = {
+        "notifications": Notification.objects.visible_to(user)[:5],
+    }
+    return render(request, "core/home.html", context)
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Database and worker status, for load balancers and monitoring (no login)."""
+    result: dict[str, Any] = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        result["database"] = "ok"
+    except Exception:  # noqa: BLE001 — any failure means "not ok"
+        result["database"] = "error"
+    beat = WorkerHeartbeat.objects.order_by("-beat_at").first() if result["database"] == "ok" else None
+    if beat is None:
+        result["worker"] = "missing"
+    else:
+        age = (timezone.now() - beat.beat_at).total_seconds()
+        result["worker"] = "ok" if age <= settings.WORKER_HEARTBEAT_STALE_SECONDS else "stale"
+        result["worker_last_beat"] = beat.beat_at.isoformat()
+    result["status"] = "ok" if result["database"] == "ok" and result["worker"] == "ok" else "degraded"
+    return JsonResponse(result, status=200 if result["database"] == "ok" else 503)
+
+
+class NotificationListView(ScopedListView):
+    model = Notification
+    template_name = "core/notification_list.html"
+    sort_options = {"-id": ("-id",)}
+
+
+@login_required
+@require_POST
+def notification_mark_read(request: HttpRequest) -> HttpResponse:
+    ids = request.POST.getlist("id")
+    mark_read(request.user, [int(i) for i in ids if i.isdigit()] if ids else None)
+    if request.htmx:
+        return render(request, "core/_bell.html", {"unread_count": 0})
+    return redirect("core:notification_list")
+
+
+@login_required
+def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
+    notification = get_visible_or_404(Notification, request.user, pk=pk)
+    mark_read(request.user, [notification.pk])
+    return redirect(notification.url or "core:notification_list")
+
+
+@login_required
+def file_download(request: HttpRequest, pk: int) -> HttpResponse:
+    """Serve an upload only to users who can see the record it belongs to."""
+    stored = get_visible_or_404(StoredFile, request.user, pk=pk)
+    log_event(AuditAction.DOWNLOAD, actor=request.user, obj=stored)
+    response = FileResponse(stored.file.open("rb"), as_attachment=True, filename=stored.original_name,
+                            content_type=stored.mime_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@login_required
+@require_POST
+def file_upload(request: HttpRequest, content_type_id: int, object_id: str) -> HttpResponse:
+    """Attach a file to a record the user can see and may change."""
+    try:
+        content_type = ContentType.objects.get_for_id(content_type_id)
+    except ContentType.DoesNotExist as exc:
+        raise Http404 from exc
+    model = content_type.model_class()
+    if model is None:
+        raise Http404
+    target = get_visible_or_404(model, request.user, pk=object_id)
+    if not request.user.has_perm(f"{content_type.app_label}.change_{content_type.model}"):
+        raise PermissionDenied
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, _("Choose a file to upload."))
+    else:
+        try:
+            store_upload(actor=request.user, upload=upload, attach_to=target,
+                         description=request.POST.get("description", ""))
+            messages.success(request, _("File uploaded."))
+        except ValidationError as exc:
+            for error in exc.message_dict.get("file", exc.messages):
+                messages.error(request, error)
+    return redirect(target.get_absolute_url() if hasattr(target, "get_absolute_url") else "core:home")
+
+
+@login_required
+def history(request: HttpRequest, content_type_id: int, object_id: str) -> HttpResponse:
+    """The History tab of any record: its audit entries, if the user may see the record."""
+    try:
+        content_type = ContentType.objects.get_for_id(content_type_id)
+    except ContentType.DoesNotExist as exc:
+        raise Http404 from exc
+    model = content_type.model_class()
+    if model is None:
+        raise Http404
+    obj = get_visible_or_404(model, request.user, pk=object_id)
+    entries = AuditEntry.objects.for_object(obj).order_by("-id")[:200]
+    return render(request, "core/_history.html", {"entries": entries, "object": obj})
+
+
+class AuditListView(ScopedListView):
+    """Audit search for compliance and admins: by user, object, time and action."""
+
+    model = AuditEntry
+    permission_required = "core.view_auditentry"
+    template_name = "core/audit_list.html"
+    filterset_class = AuditEntryFilter
+    select_related = ("content_type",)
+    sort_options = {"-id": ("-id",), "id": ("id",)}
+    page_size = 50
+
+
+@login_required
+def audit_export(request: HttpRequest) -> HttpResponse:
+    """CSV of the filtered audit trail; the export itself is audited."""
+    if not request.user.has_perm("core.view_auditentry"):
+        raise PermissionDenied
+    queryset = AuditEntry.objects.visible_to(request.user).select_related("content_type").order_by("id")
+    filterset = AuditEntryFilter(request.GET or None, queryset=queryset, request=request)
+    if filterset.is_bound and not filterset.is_valid():
+        return HttpResponse(status=400)
+    rows = filterset.qs if filterset.is_bound else queryset
+    log_event(AuditAction.EXPORT, actor=request.user, object_repr="audit trail",
+              changes={"filters": {key: value for key, value in request.GET.items()}})
+
+    def stream() -> Any:
+        writer = csv.writer(_Echo())
+        yield "\ufeff"  # so Excel opens the UTF-8 file correctly
+        yield writer.writerow(["id", "time", "user", "action", "object type", "object id", "object", "changes",
+                               "reason", "request id", "ip", "hash"])
+        for entry in rows.iterator(chunk_size=2000):
+            yield writer.writerow([
+                entry.pk, entry.created_at.isoformat(), safe_cell(entry.actor_username), entry.action,
+                entry.content_type.model if entry.content_type else "", entry.object_id, safe_cell(entry.object_repr),
+                safe_cell(str(entry.changes)), safe_cell(entry.reason), entry.request_id, entry.ip_address or "",
+                entry.entry_hash,
+            ])
+
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.csv"'
+    return response
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def safe_cell(value: str) -> str:
+    """Neutralise spreadsheet formulas in exported text (CSV injection)."""
+    if value and value[0] in "=+-@\t\r\0":
+        return "'" + value
+    return value

@@ -1,0 +1,89 @@
+"""Writes about people and the organisation: roles, teams, users, security events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from pharmacrm.core.audit import audited_create, audited_update, log_event
+from pharmacrm.core.models import AuditAction
+from pharmacrm.core.notifications import notify
+from pharmacrm.org.models import Team, User
+from pharmacrm.org.roles import ROLE_PERMISSIONS, Role
+
+
+def sync_role_groups() -> None:
+    """Make one group per role holding exactly the role's permissions (org.roles)."""
+    for role in Role:
+        group, _created = Group.objects.get_or_create(name=role.value)
+        wanted = []
+        for dotted in sorted(ROLE_PERMISSIONS.get(role, set())):
+            app_label, codename = dotted.split(".", 1)
+            permission = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if permission is not None:
+                wanted.append(permission)
+        group.permissions.set(wanted)
+
+
+def _sync_user_group(user: User) -> None:
+    group = Group.objects.get(name=user.role)
+    user.groups.set([group])
+
+
+def create_team(*, actor: Any, name: str, parent: Team | None = None, manager: User | None = None) -> Team:
+    """A team or department; its path makes subtree scope one indexed filter."""
+    with transaction.atomic():
+        team = audited_create(Team, actor=actor, name=name, parent=parent, manager=manager)
+        path = f"{parent.path if parent else '/'}{team.pk}/"
+        return audited_update(team, actor=actor, changes={"path": path})
+
+
+def create_user(*, actor: Any, username: str, full_name: str, role: str, team: Team | None = None,
+                email: str = "", password: str | None = None, territories: list[Any] | None = None,
+                language: str = "zh-hans") -> User:
+    """A user with a role (→ group), a team and territories."""
+    with transaction.atomic():
+        user = User(username=username, full_name=full_name, role=role, team=team, email=email, language=language)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.full_clean(exclude=["password"])
+        user.save()
+        _sync_user_group(user)
+        if territories:
+            user.territories.set(territories)
+        log_event(AuditAction.CREATE, actor=actor, obj=user, changes={
+            "username": [None, username], "full_name": [None, full_name], "role": [None, role],
+            "team": [None, team.pk if team else None], "email": [None, email],
+            "territories": [None, sorted(t.pk for t in territories or [])],
+        })
+    return user
+
+
+def change_role(*, actor: Any, user: User, role: str, reason: str) -> User:
+    """Role changes are audited with a reason and move the user to the role's group."""
+    with transaction.atomic():
+        audited_update(user, actor=actor, changes={"role": role}, reason=reason)
+        _sync_user_group(user)
+    return user
+
+
+def set_language(*, user: User, language: str) -> User:
+    """The user's interface language (zh-hans or en)."""
+    if user.language != language:
+        audited_update(user, actor=user, changes={"language": language})
+    return user
+
+
+def report_lockout(username: str, ip_address: str | None) -> None:
+    """Audit a lockout and tell the administrators (a security event)."""
+    with transaction.atomic():
+        user = User.objects.filter(username=username).first()
+        log_event(AuditAction.LOCKOUT, obj=user, object_repr=username, changes={"ip": ip_address})
+        for admin in User.objects.filter(role=Role.ADMIN, is_active=True):
+            notify(admin, _("Account locked: %(username)s") % {"username": username},
+                   _("Too many failed logins from %(ip)s.") % {"ip": ip_address or "?"}, email=True)

@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from pharmacrm.core.views import healthz
+
+urlpatterns = [
+    path("", include("pharmacrm.core.urls")),
+    path("", include("pharmacrm.org.urls")),
+    path("customers/", include("pharmacrm.customers.urls")),
+    path("healthz", healthz, name="healthz"),
+    path("api/v1/", include("pharmacrm.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("django-admin/", admin.site.urls),
+]

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Start the background worker and gunicorn; stop both together.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PORT="${1:-${PORT:-8000}}"
+export HTTPS="${HTTPS:-false}"   # plain HTTP on loopback for the demo; set HTTPS=true behind TLS
+
+.venv/bin/python manage.py run_huey --quiet &
+WORKER=$!
+trap 'kill $WORKER 2>/dev/null || true' EXIT INT TERM
+
+cat <<MSG
+
+  PharmaCRM is running on http://127.0.0.1:${PORT}
+
+  Demo logins (password: pharmacrm-demo)
+    admin         系统管理员 (asks to set up a TOTP authenticator on first login)
+    rep_east      销售代表, 华东 (Shanghai)
+    rep_west      销售代表, 西南 (Chengdu)
+    manager_east  华东一组主管 (manages rep_east)
+    regional_east 华东大区经理
+    steward       客户信息管理员
+    compliance    合规
+    leader        公司领导
+    marketing, finance, legal, key_account, academic_east, pv_officer
+
+  Stop with Ctrl-C.
+MSG
+
+exec .venv/bin/gunicorn pharmacrm.wsgi:application \
+  --bind "127.0.0.1:${PORT}" --workers "${WEB_CONCURRENCY:-3}" --threads 2 \
+  --access-logfile - --error-logfile - --log-level warning --graceful-timeout 10

@@ -45,7 +45,7 @@ check: install translations
 
 test: install translations
 	.venv/bin/ruff check .
-	PHARMACRM_FAST_HASHER=1 PHARMACRM_PLAIN_STATIC=1 .venv/bin/pytest $(PYTEST_ARGS)
+	HTTPS=false PHARMACRM_FAST_HASHER=1 PHARMACRM_PLAIN_STATIC=1 .venv/bin/pytest $(PYTEST_ARGS)
 
 bench: install translations
 	PHARMACRM_PLAIN_STATIC=1 $(PY) -m bench $(BENCH_ARGS)

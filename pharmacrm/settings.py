@@ -216,6 +216,7 @@ USE_TZ = True
 # --- Static and uploads -------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 # Bootstrap and icons come from npm (package-lock.json) at install time.
 STATICFILES_DIRS = [
     ("vendor/bootstrap", BASE_DIR / "node_modules" / "bootstrap" / "dist"),

@@ -196,7 +196,8 @@ def audited_create(model: type[M], *, actor: Any, reason: str = "", **fields: An
 def audited_update(obj: M, *, actor: Any, changes: dict[str, Any], reason: str = "",
                    expected_version: int | None = None, action: str = AuditAction.UPDATE) -> M:
     """Apply field changes with optimistic locking; audit only what really changed."""
-    model = type(obj)
+    obj = _unwrap(obj)
+    model = obj._meta.model
     _require_reason(model, action, reason)
     with transaction.atomic():
         current = model._base_manager.select_for_update().get(pk=obj.pk)
@@ -217,6 +218,17 @@ def audited_update(obj: M, *, actor: Any, changes: dict[str, Any], reason: str =
         current.save(update_fields=update_fields)
         append([Change(action, current, diff, reason)], actor=actor)
     obj.__dict__.update(current.__dict__)
+    return obj
+
+
+def _unwrap(obj: Any) -> Any:
+    """request.user is a lazy proxy; writes need the real instance."""
+    from django.utils.functional import LazyObject, empty
+
+    if isinstance(obj, LazyObject):
+        if obj._wrapped is empty:
+            obj._setup()
+        return obj._wrapped
     return obj
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
@@ -27,7 +28,8 @@ class NotificationViewSet(ScopedReadOnlyViewSet):
     serializer_class = NotificationSerializer
     permission_classes = [IsAuthenticated]  # every user has an inbox; rows are their own
 
-    @action(detail=False, methods=["post"], serializer_class=serializers.Serializer)
+    @extend_schema(request=None, responses=inline_serializer("MarkedRead", {"marked": serializers.IntegerField()}))
+    @action(detail=False, methods=["post"])
     def read_all(self, request: Request) -> Response:
         return Response({"marked": mark_read(request.user)})
 

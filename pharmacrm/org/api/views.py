@@ -53,7 +53,8 @@ class ObtainTokenView(APIView):
                                   status.HTTP_400_BAD_REQUEST)
         if settings.REQUIRE_ADMIN_2FA and user.role in SECOND_FACTOR_ROLES:
             device = TOTPDevice.objects.devices_for_user(user, confirmed=True).first()
-            if device is None or not device.verify_token(data.get("otp") or ""):
+            code = data.get("otp") or ""
+            if device is None or not code or not device.verify_token(code):
                 return error_response("second_factor_required", _("A valid code from your authenticator is required."),
                                       status.HTTP_400_BAD_REQUEST, {"otp": [_("Enter the 6-digit code.")]})
         token, _created = Token.objects.get_or_create(user=user)

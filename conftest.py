@@ -89,3 +89,24 @@ def login(client: Any, user: Any) -> Any:
         session["otp_device_id"] = device.persistent_id
         session.save()
     return client
+
+
+@pytest.fixture(autouse=True)
+def _audit_guard_for_transactional_tests(request: Any) -> Any:
+    """Transactional tests end with a table flush, which the append-only guard refuses.
+
+    Re-install the guard before such a test (so it is really tested) and lift it
+    just before pytest-django flushes the tables.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    if not (marker and marker.kwargs.get("transaction")):
+        yield
+        return
+    request.getfixturevalue("transactional_db")
+    from django.db import connection
+
+    from pharmacrm.core.dbguards import install_audit_guard, remove_audit_guard
+
+    install_audit_guard(connection)
+    yield
+    remove_audit_guard(connection)

@@ -17,7 +17,7 @@ from pharmacrm.customers.models import Institution
 from pharmacrm.customers.services import update_institution
 
 
-def _drop_guards() -> None:
+def _drop_guards() -> None:  # inside the test transaction: rolled back afterwards
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             cursor.execute("DROP TRIGGER IF EXISTS core_auditentry_no_update")

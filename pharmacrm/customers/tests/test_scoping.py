@@ -49,3 +49,68 @@ def test_rep_cannot_fetch_other_by_api(api_client: Any, org: dict[str, Any]) -> 
     assert api_client.get(f"/api/v1/institutions/{org['institution_west'].pk}/").status_code == 404
     assert api_client.patch(f"/api/v1/institutions/{org['institution_west'].pk}/", {"name": "x"},
                             format="json").status_code == 404
+
+
+def test_contacts_follow_their_institution(client: Any, api_client: Any, org: dict[str, Any]) -> None:
+    from pharmacrm.customers.services import create_contact
+
+    east = create_contact(actor=org["steward"], institution=org["institution_east"], name="王芳", department="心内科",
+                          title="chief_physician", mobile="13812345678")
+    west = create_contact(actor=org["steward"], institution=org["institution_west"], name="李强", department="药剂科",
+                          title="pharmacist", mobile="13987654321")
+    login(client, org["rep_east"])
+    assert client.get(east.get_absolute_url()).status_code == 200
+    assert client.get(west.get_absolute_url()).status_code == 404
+    page = client.get("/customers/contacts/").content.decode()
+    assert "王芳" in page and "李强" not in page
+    assert "138****5678" in client.get(east.get_absolute_url()).content.decode()
+    api_client.force_authenticate(org["rep_east"])
+    assert [row["id"] for row in api_client.get("/api/v1/contacts/").json()["results"]] == [east.pk]
+    assert api_client.get(f"/api/v1/contacts/{west.pk}/").status_code == 404
+    api_client.force_authenticate(org["steward"])
+    assert {row["id"] for row in api_client.get("/api/v1/contacts/").json()["results"]} == {east.pk, west.pk}
+
+
+def test_notifications_are_private(client: Any, api_client: Any, org: dict[str, Any]) -> None:
+    from pharmacrm.core.notifications import notify
+
+    mine = notify(org["rep_east"], "拜访提醒")
+    theirs = notify(org["rep_west"], "西南提醒")
+    api_client.force_authenticate(org["rep_east"])
+    assert [row["id"] for row in api_client.get("/api/v1/notifications/").json()["results"]] == [mine.pk]
+    assert api_client.get(f"/api/v1/notifications/{theirs.pk}/").status_code == 404
+    login(client, org["rep_east"])
+    assert client.get(f"/notifications/{theirs.pk}/").status_code == 404
+    assert "拜访提醒" in client.get("/notifications/").content.decode()
+
+
+@pytest.mark.parametrize(("persona", "status"), [("rep_east", 403), ("manager_east", 403), ("compliance", 200)])
+def test_audit_trail_is_for_compliance_and_admins(client: Any, api_client: Any, org: dict[str, Any], persona: str,
+                                                  status: int) -> None:
+    login(client, org[persona])
+    assert client.get("/audit/").status_code == status
+    assert client.get("/audit/export/").status_code == status
+    api_client.force_authenticate(org[persona])
+    assert api_client.get("/api/v1/audit-entries/").status_code == status
+
+
+def test_history_tab_needs_the_record_to_be_visible(client: Any, org: dict[str, Any]) -> None:
+    from django.contrib.contenttypes.models import ContentType
+
+    content_type = ContentType.objects.get_for_model(Institution).pk
+    login(client, org["rep_east"])
+    own = client.get(f"/history/{content_type}/{org['institution_east'].pk}/")
+    assert own.status_code == 200 and "steward" in own.content.decode()  # the creating steward's entry
+    assert client.get(f"/history/{content_type}/{org['institution_west'].pk}/").status_code == 404
+
+
+def test_audit_export_is_audited_and_formula_safe(client: Any, org: dict[str, Any]) -> None:
+    from pharmacrm.core.models import AuditEntry
+    from pharmacrm.customers.services import update_institution
+
+    update_institution(actor=org["steward"], institution=org["institution_east"], changes={"address": "=HYPERLINK(1)"},
+                       reason="=cmd|' /C calc'!A0")
+    login(client, org["compliance"])
+    body = b"".join(client.get("/audit/export/").streaming_content).decode("utf-8-sig")
+    assert "'=cmd" in body
+    assert AuditEntry.objects.filter(action="export", actor=org["compliance"]).exists()

@@ -16,7 +16,10 @@ from babel.messages.pofile import read_po
 ROOT = Path(__file__).resolve().parent.parent / "pharmacrm"
 CATALOGUE = ROOT / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
 
-PY_CALL = re.compile(r"""\b(?:_|gettext|gettext_lazy|pgettext|ngettext)\(\s*(?P<q>["'])(?P<text>(?:\\.|(?!(?P=q)).)*)(?P=q)\s*[,)]""")
+PY_CALL = re.compile(
+    r"""\b(?:_|gettext|gettext_lazy|pgettext|ngettext)\(\s*"""
+    r"""(?P<q>["'])(?P<text>(?:\\.|(?!(?P=q)).)*)(?P=q)\s*[,)]"""
+)
 TEMPLATE_TAG = re.compile(r"""{%\s*(?:translate|trans)\s+(?P<q>["'])(?P<text>.*?)(?P=q)""")
 BLOCK = re.compile(r"""{%\s*blocktranslate(?P<args>[^%]*)%}(?P<text>.*?){%\s*endblocktranslate\s*%}""", re.S)
 VARIABLE = re.compile(r"{{\s*(\w+)\s*}}")

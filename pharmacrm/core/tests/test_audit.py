@@ -76,7 +76,7 @@ def test_audited_bulk_update_writes_one_entry_per_changed_row(org: dict[str, Any
 
 def test_failed_write_leaves_no_entry(org: dict[str, Any]) -> None:
     before = AuditEntry.objects.count()
-    with pytest.raises(Exception):  # noqa: B017 — any validation failure
+    with pytest.raises(Exception):
         audited_update(org["institution_east"], actor=org["steward"], changes={"kind": "not-a-kind"})
     assert AuditEntry.objects.count() == before
 

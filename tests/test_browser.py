@@ -21,8 +21,8 @@ pytestmark = [
 
 
 @pytest.fixture
-def browser_page() -> Any:
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop
+def browser_page(monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _production_env(**extra: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key not in ("DEBUG", "HTTPS")}
+    env = {key: value for key, value in os.environ.items() if key not in ("DEBUG", "HTTPS", "DJANGO_ALLOW_ASYNC_UNSAFE")}
     env.update(HTTPS="true", DEBUG="false", SECRET_KEY=secrets.token_urlsafe(60), ALLOWED_HOSTS="crm.example.com")
     env.update(extra)
     return env

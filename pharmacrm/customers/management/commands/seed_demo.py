@@ -251,16 +251,19 @@ class Generator:
     def landline(self, district: District) -> str:
         return f"{district.area_code}-{self.rng.randint(2, 8)}{self.rng.randrange(10**7):07d}"
 
-    def address(self, district: District) -> str:
-        road = self.rng.choice(ROADS) + self.rng.choice(ROAD_SUFFIXES)
+    def road(self) -> str:
+        return self.rng.choice(ROADS) + self.rng.choice(ROAD_SUFFIXES)
+
+    def address(self, district: District, road: str = "") -> str:
+        road = road or self.road()
         return f"{district.address_prefix}{road}{self.rng.randint(1, 999)}号"
 
     def unique(self, name: str, district: District) -> str:
         if name in self.used_names:
-            candidate = f"{name}（{district.short}院区）"
+            candidate = f"{name}（{district.short}）"
             number = 2
             while candidate in self.used_names:
-                candidate = f"{name}（{district.short}{CN_NUMBERS[number % 10]}{number}院区）"
+                candidate = f"{name}（{district.short}{number}）"
                 number += 1
             name = candidate
         self.used_names.add(name)
@@ -275,9 +278,11 @@ class Generator:
         kind = kind or self.pick(self.kinds)
         if kind == InstitutionKind.TOWNSHIP_HOSPITAL and not district.rural:
             kind = InstitutionKind.COMMUNITY_CENTER
+        if kind == InstitutionKind.VILLAGE_CLINIC and not district.rural:
+            kind = InstitutionKind.CLINIC
         if kind == InstitutionKind.CHAIN_STORE and not self.chains:
             kind = InstitutionKind.PHARMACY
-        grade, short_name, parent = "", "", None
+        grade, short_name, parent, road = "", "", None, ""
         city_short = district.city.removesuffix("市") if len(district.city) > 2 else district.city
         rng = self.rng
         if kind == InstitutionKind.PUBLIC_HOSPITAL:
@@ -315,7 +320,7 @@ class Generator:
             short_name = f"{brand}大药房"
         elif kind == InstitutionKind.CHAIN_STORE:
             parent, brand = self.chain_for(district)
-            road = rng.choice(ROADS) + rng.choice(ROAD_SUFFIXES)
+            road = self.road()
             name = f"{brand}（{district.short}{road}店）"
         elif kind == InstitutionKind.PHARMACY:
             name = district.short + rng.choice(BRANDS) + rng.choice(("大药房", "药店", "医药超市", "国药馆"))
@@ -327,7 +332,7 @@ class Generator:
             name=self.unique(name, district), short_name=short_name, kind=kind, hospital_grade=grade,
             status=self.pick(self.statuses), parent=parent, division_id=district.code,
             province_code=district.code[:2] + "0000", city_code=district.code[:4] + "00",
-            address=self.address(district), phone=self.landline(district), owner=owner.user, team_id=owner.user.team_id,
+            address=self.address(district, road), phone=self.landline(district), owner=owner.user, team_id=owner.user.team_id,
         )
         return institution
 

@@ -1,0 +1,105 @@
+"""seed_demo: deterministic, one user per role, rows scoped and audited like real ones."""
+
+from __future__ import annotations
+
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+
+pytestmark = pytest.mark.django_db
+
+
+def _seed(**options: Any) -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out, **options)
+    return out.getvalue()
+
+
+def _fingerprint() -> list[tuple[Any, ...]]:
+    from pharmacrm.customers.models import Contact, Institution
+
+    institutions = sorted(Institution.objects.values_list(
+        "name", "kind", "hospital_grade", "status", "division_id", "address", "phone", "owner__username",
+        "team__name", "parent__name"))
+    contacts = sorted(Contact.objects.values_list("institution__name", "name", "gender", "department", "title",
+                                                  "mobile"))
+    return [*institutions, *contacts]
+
+
+def test_same_seed_same_data() -> None:
+    from pharmacrm.customers.models import Institution
+
+    with transaction.atomic():  # a fresh database each time: roll the first run back
+        _seed(scale=60, seed=7)
+        first = _fingerprint()
+        transaction.set_rollback(True)
+    assert not Institution.objects.exists()
+    _seed(scale=60, seed=7)
+    assert _fingerprint() == first
+    assert Institution.objects.count() == 60
+
+
+def test_demo_users_roles_scope_and_audit() -> None:
+    from django.contrib.contenttypes.models import ContentType
+
+    from pharmacrm.core.audit import verify_chain
+    from pharmacrm.core.models import AuditEntry
+    from pharmacrm.customers.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERS
+    from pharmacrm.customers.models import Contact, Institution
+    from pharmacrm.org.models import Team, User
+    from pharmacrm.org.roles import Role
+
+    output = _seed(scale=60, seed=7)
+    assert "60 institutions" in output
+
+    users = {user.username: user for user in User.objects.all()}
+    for spec in DEMO_USERS:
+        assert users[spec.username].role == spec.role, spec.username
+    expected = {"admin": Role.ADMIN, "rep_east": Role.REP, "rep_west": Role.REP, "manager_east": Role.MANAGER,
+                "regional_east": Role.REGIONAL_MANAGER, "steward": Role.STEWARD, "compliance": Role.COMPLIANCE,
+                "leader": Role.LEADER, "marketing": Role.MARKETING, "finance": Role.FINANCE, "legal": Role.LEGAL,
+                "key_account": Role.KEY_ACCOUNT, "academic_east": Role.ACADEMIC_REP,
+                "pv_officer": Role.PHARMACOVIGILANCE}
+    assert {name: users[name].role for name in expected} == expected
+    assert set(Role) <= {user.role for user in users.values()}
+    assert users["rep_east"].check_password(DEMO_PASSWORD)
+    assert all(user.full_name and user.full_name != user.username for user in users.values())
+    east = Team.objects.get(name="华东一组")
+    assert east.manager == users["manager_east"]
+    assert users["rep_east"].team == east and users["academic_east"].team == east
+    assert list(users["rep_west"].territories.values_list("pk", flat=True)) == ["510100"]
+    assert list(users["regional_east"].territories.values_list("pk", flat=True)) == ["310000"]
+
+    mine = Institution.objects.visible_to(users["rep_east"])
+    assert mine.exists()
+    assert set(mine.values_list("province_code", flat=True)) == {"310000"}
+    assert set(Institution.objects.visible_to(users["rep_west"]).values_list("city_code", flat=True)) == {"510100"}
+    region = Institution.objects.visible_to(users["regional_east"])
+    assert set(region.values_list("province_code", flat=True)) == {"310000"}
+    assert Institution.objects.visible_to(users["manager_east"]).filter(owner=users["rep_east"]).count() == mine.count()
+    assert not Institution.objects.filter(team__isnull=True).exists()
+    assert all(i.team_id == i.owner.team_id for i in Institution.objects.select_related("owner"))
+    stores = Institution.objects.filter(kind="chain_store")
+    assert stores.exists() and not stores.exclude(parent__kind="chain_hq").exists()
+    assert Contact.objects.count() >= 20
+    assert all(len(m) == 11 and m.startswith("1") for m in Contact.objects.values_list("mobile", flat=True))
+
+    content_type = ContentType.objects.get_for_model(Institution)
+    created = AuditEntry.objects.filter(content_type=content_type, action="create")
+    ids = {str(pk) for pk in Institution.objects.values_list("pk", flat=True)}
+    assert sorted(created.values_list("object_id", flat=True)) == sorted(ids)  # exactly one each
+    assert AuditEntry.objects.filter(content_type=ContentType.objects.get_for_model(Contact),
+                                     action="create").count() == Contact.objects.count()
+    assert verify_chain().ok
+
+
+def test_if_empty_leaves_existing_data_alone() -> None:
+    from pharmacrm.customers.models import Institution
+
+    _seed(scale=5, seed=1)
+    output = _seed(scale=50, seed=2, if_empty=True)
+    assert "nothing to do" in output
+    assert Institution.objects.count() == 5

@@ -299,6 +299,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "InstitutionStatusEnum": "pharmacrm.customers.choices.InstitutionStatus",
+        "ApprovalStatusEnum": "pharmacrm.core.models.ApprovalStatus",
+        "AccountRequestStatusEnum": "pharmacrm.org.models.AccountRequest.Status",
+    },
 }
 
 # --- Logging ------------------------------------------------------------------

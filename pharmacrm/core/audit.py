@@ -181,8 +181,13 @@ def _require_reason(model: type[models.Model], action: str, reason: str) -> None
         raise ValidationError({"reason": _("A reason is required for this change.")})
 
 
-def audited_create(model: type[M], *, actor: Any, reason: str = "", **fields: Any) -> M:
-    """Validate, insert and audit one record (create: old values are null)."""
+def audited_create(model: type[M], *, actor: Any, audit_reason: str = "", **fields: Any) -> M:
+    """Validate, insert and audit one record (create: old values are null).
+
+    ``audit_reason`` is the why of the audit entry; it is not called ``reason`` so
+    that models with a ``reason`` field can be created through here too.
+    """
+    reason = audit_reason
     _require_reason(model, AuditAction.CREATE, reason)
     obj = model(**fields)
     obj.full_clean()

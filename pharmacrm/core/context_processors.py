@@ -8,10 +8,11 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from pharmacrm.core.approvals import awaiting_decision
 from pharmacrm.core.models import Notification
 
 
-def navigation(user: Any) -> list[dict[str, Any]]:
+def navigation(user: Any, awaiting_approval_count: int = 0) -> list[dict[str, Any]]:
     """Modules in the navigation bar, each shown only to roles that can use it."""
     items = [
         {"label": _("Home"), "url": reverse("core:home"), "icon": "house"},
@@ -20,8 +21,14 @@ def navigation(user: Any) -> list[dict[str, Any]]:
         items.append({"label": _("Institutions"), "url": reverse("customers:institution_list"), "icon": "hospital"})
     if user.has_perm("customers.view_contact"):
         items.append({"label": _("Contacts"), "url": reverse("customers:contact_list"), "icon": "person-vcard"})
+    items.append({"label": _("Approvals"), "url": reverse("core:approval_list"), "icon": "check2-square",
+                  "badge": awaiting_approval_count})
+    if user.has_perm("org.view_accountrequest"):
+        items.append({"label": _("Account requests"), "url": reverse("org:accountrequest_list"), "icon": "person-plus"})
     if user.has_perm("core.view_auditentry"):
         items.append({"label": _("Audit trail"), "url": reverse("core:audit_list"), "icon": "journal-text"})
+    if user.has_perm("core.change_policyvalue") or user.has_perm("core.change_calendarday"):
+        items.append({"label": _("Settings"), "url": reverse("core:policy_list"), "icon": "sliders"})
     return items
 
 
@@ -29,7 +36,9 @@ def shell(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    awaiting_approval_count = awaiting_decision(user).count()
     return {
-        "nav_items": navigation(user),
+        "nav_items": navigation(user, awaiting_approval_count),
+        "awaiting_approval_count": awaiting_approval_count,
         "unread_count": Notification.objects.visible_to(user).unread().count(),
     }

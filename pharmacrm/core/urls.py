@@ -1,6 +1,6 @@
 from django.urls import path
 
-from pharmacrm.core import views
+from pharmacrm.core import approval_views, views
 
 app_name = "core"
 
@@ -14,4 +14,19 @@ urlpatterns = [
     path("history/<int:content_type_id>/<str:object_id>/", views.history, name="history"),
     path("audit/", views.AuditListView.as_view(), name="audit_list"),
     path("audit/export/", views.audit_export, name="audit_export"),
+    path("approvals/", approval_views.ApprovalListView.as_view(), name="approval_list"),
+    path("approvals/<int:pk>/", approval_views.approval_detail, name="approval_detail"),
+    path("approvals/<int:pk>/decide/", approval_views.approval_decide, name="approval_decide"),
+]
+
+# Settings pages (admins): policy parameters and the working-day calendar table.
+from pharmacrm.core import settings_views  # noqa: E402
+
+urlpatterns += [
+    path("settings/", settings_views.policy_list, name="policy_list"),
+    path("settings/policy/<str:key>/", settings_views.policy_edit, name="policy_edit"),
+    path("settings/calendar/", settings_views.CalendarDayListView.as_view(), name="calendarday_list"),
+    path("settings/calendar/new/", settings_views.calendarday_create, name="calendarday_create"),
+    path("settings/calendar/<int:pk>/", settings_views.calendarday_edit, name="calendarday_edit"),
+    path("settings/calendar/<int:pk>/delete/", settings_views.calendarday_delete, name="calendarday_delete"),
 ]

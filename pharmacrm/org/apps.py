@@ -8,4 +8,5 @@ class OrgConfig(AppConfig):
     verbose_name = _("Organisation")
 
     def ready(self) -> None:
+        from pharmacrm.org import approvals as _org_approvals  # noqa: F401  (approval outcomes → account requests)
         from pharmacrm.org import handlers  # noqa: F401  (auth events → audit trail; role sync after migrate)

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from pharmacrm.core.models import BaseModel
 from pharmacrm.core.querysets import ScopedQuerySet
+from pharmacrm.core.workflow import StateMachine, Transition
 from pharmacrm.org.roles import Role
 
 
@@ -172,6 +173,14 @@ class AccountRequest(BaseModel):
                                      related_name="+", verbose_name=_("created user"))
 
     objects = AccountRequestQuerySet.as_manager()
+
+    #: decided only through its approval (org.account_requests); not a database field
+    workflow = StateMachine("status", [
+        Transition("pending", "approved", permission="org.approve_accountrequest"),
+        Transition("pending", "rejected", permission="org.approve_accountrequest", reason_required=True),
+    ])
+    #: set by the approval's outcome, so not part of the signed content (core.approvals)
+    signature_exclude = ("created_user",)
 
     class Meta:
         verbose_name = _("account request")

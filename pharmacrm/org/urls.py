@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from pharmacrm.org import views
+from pharmacrm.org import account_views, views
 
 app_name = "org"
 
@@ -11,4 +11,7 @@ urlpatterns = [
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("language/", views.switch_language, name="language"),
     path("2fa/", views.two_factor, name="two_factor"),
+    path("accounts/requests/", account_views.AccountRequestListView.as_view(), name="accountrequest_list"),
+    path("accounts/requests/new/", account_views.accountrequest_create, name="accountrequest_create"),
+    path("accounts/requests/<int:pk>/", account_views.AccountRequestDetailView.as_view(), name="accountrequest_detail"),
 ]

@@ -27,7 +27,11 @@ def worker_heartbeat() -> None:
     beat()
 
 
-@db_periodic_task(crontab(hour="0", minute="0"))  # 08:00 Asia/Shanghai (huey schedules in UTC)
+@db_periodic_task(crontab(minute="0"))
 def daily_digest() -> None:
-    """Every morning: mail each user their unread notifications of the last day."""
-    send_daily_digest()
+    """Once a day, at the hour set by the notifications.digest_hour policy (China time),
+    mail each user their unread notifications of the last day."""
+    from pharmacrm.core import policy
+
+    if timezone.localtime().hour == int(policy.get("notifications.digest_hour")):
+        send_daily_digest()

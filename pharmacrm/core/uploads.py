@@ -33,13 +33,21 @@ def _sniff(head: bytes) -> str | None:
     return kind.mime if kind else None
 
 
+def upload_limit_bytes() -> int:
+    """The admin's policy (uploads.max_megabytes), never above the server's hard limit (UPLOAD_MAX_BYTES)."""
+    from pharmacrm.core import policy
+
+    return min(int(policy.get("uploads.max_megabytes")) * 1024 * 1024, settings.UPLOAD_MAX_BYTES)
+
+
 def validate_upload(upload: UploadedFile) -> str:
     """Return the sniffed MIME type, or raise a field-level ValidationError."""
     if upload.size is None or upload.size == 0:
         raise ValidationError({"file": _("The file is empty.")})
-    if upload.size > settings.UPLOAD_MAX_BYTES:
-        raise ValidationError({"file": _("The file is larger than %(limit)d MB.")
-                               % {"limit": settings.UPLOAD_MAX_BYTES // (1024 * 1024)}})
+    limit = upload_limit_bytes()
+    if upload.size > limit:
+        raise ValidationError({"file": _("The file is larger than %(limit)s MB.")
+                               % {"limit": f"{limit / (1024 * 1024):g}"}})
     upload.seek(0)
     head = upload.read(8192)
     upload.seek(0)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from pharmacrm.core import approval_views, views
+from pharmacrm.core import approval_views, settings_views, views
 
 app_name = "core"
 
@@ -17,12 +17,7 @@ urlpatterns = [
     path("approvals/", approval_views.ApprovalListView.as_view(), name="approval_list"),
     path("approvals/<int:pk>/", approval_views.approval_detail, name="approval_detail"),
     path("approvals/<int:pk>/decide/", approval_views.approval_decide, name="approval_decide"),
-]
-
-# Settings pages (admins): policy parameters and the working-day calendar table.
-from pharmacrm.core import settings_views  # noqa: E402
-
-urlpatterns += [
+    # Settings pages (admins): policy parameters and the working-day calendar table.
     path("settings/", settings_views.policy_list, name="policy_list"),
     path("settings/policy/<str:key>/", settings_views.policy_edit, name="policy_edit"),
     path("settings/calendar/", settings_views.CalendarDayListView.as_view(), name="calendarday_list"),

@@ -52,3 +52,20 @@ def test_list_answers_htmx_with_the_rows_partial_only(client: Any, org: dict[str
                          HTTP_HX_TARGET="rows").content.decode()
     assert "<nav" in full and "<html" in full
     assert "<html" not in partial and "复旦大学附属中山医院" in partial and "四川大学华西医院" not in partial
+
+
+def test_digest_job_runs_at_the_policy_hour(org: dict[str, Any]) -> None:
+    import time_machine
+
+    from pharmacrm.core import policy, tasks
+
+    notify(org["rep_east"], "提醒")
+    policy.set_value(actor=org["admin"], key="notifications.digest_hour", value=9, effective_from=policy.today(),
+                     reason="九点上班")
+    now = timezone.localtime()
+    with time_machine.travel(now.replace(hour=8, minute=0), tick=False):
+        tasks.daily_digest.call_local()
+    assert mail.outbox == []
+    with time_machine.travel(now.replace(hour=9, minute=0), tick=False):
+        tasks.daily_digest.call_local()
+    assert [message.to for message in mail.outbox] == [["rep_east@example.com"]]

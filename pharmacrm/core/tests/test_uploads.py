@@ -75,3 +75,17 @@ def test_cannot_attach_to_a_record_out_of_scope(client: Any, org: dict[str, Any]
         response = client.post(_upload_url(org["institution_west"]), {"file": SimpleUploadedFile("a.png", PNG)})
         assert response.status_code == 404
         assert StoredFile.objects.count() == 0
+
+
+def test_policy_lowers_the_upload_limit(client: Any, org: dict[str, Any], tmp_path: Path) -> None:
+    from pharmacrm.core import policy
+
+    policy.set_value(actor=org["admin"], key="uploads.max_megabytes", value=1, effective_from=policy.today(),
+                     reason="存储空间有限")
+    with override_settings(MEDIA_ROOT=tmp_path):
+        login(client, org["rep_east"])
+        big = SimpleUploadedFile("scan.png", PNG + b"\0" * (1024 * 1024 + 10))
+        client.post(_upload_url(org["institution_east"]), {"file": big})
+        assert StoredFile.objects.count() == 0
+        client.post(_upload_url(org["institution_east"]), {"file": SimpleUploadedFile("ok.png", PNG)})
+        assert StoredFile.objects.count() == 1

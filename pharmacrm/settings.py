@@ -252,6 +252,9 @@ if EMAIL_URL:
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "pharmacrm@localhost")
+# The address users reach the app at, for links in emails.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+PASSWORD_RESET_TIMEOUT = 3 * 24 * 3600
 
 # --- Jobs ---------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")

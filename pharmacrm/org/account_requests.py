@@ -23,7 +23,7 @@ from pharmacrm.core.workflow import advance
 from pharmacrm.org.models import AccountRequest, Division, Team, User
 from pharmacrm.org.roles import Role
 from pharmacrm.org.scope import authorize
-from pharmacrm.org.services import create_user
+from pharmacrm.org.services import create_user, send_set_password_link
 
 ACCOUNT_REQUEST_KIND = "org.account_request"
 #: who signs an account request off, in order
@@ -88,6 +88,8 @@ def on_approved(approval: ApprovalRequest, actor: Any) -> None:
         territories=list(account_request.territories.all()),
     )
     advance(account_request, to=AccountRequest.Status.APPROVED, actor=actor, changes={"created_user": user})
+    if user.email:
+        transaction.on_commit(lambda: send_set_password_link(user))
     notify(account_request.requested_by,
            _("Account approved: %(username)s") % {"username": account_request.username},
            url=account_request.get_absolute_url(), email=True)

@@ -32,7 +32,7 @@ class AccountRequestForm(StyledFormMixin, forms.Form):
     team = forms.ModelChoiceField(label=gettext_lazy("Team"), queryset=Team.objects.all())
     territories = forms.ModelMultipleChoiceField(
         label=gettext_lazy("Territories"), required=False,
-        queryset=Division.objects.filter(level__in=[DivisionLevel.PROVINCE, DivisionLevel.CITY]),
+        queryset=Division.objects.filter(level__in=[DivisionLevel.PROVINCE, DivisionLevel.CITY]).select_related("parent"),
         help_text=gettext_lazy("Provinces or cities the user covers (reps and regional managers)."),
     )
     justification = forms.CharField(label=gettext_lazy("Justification"), widget=forms.Textarea(attrs={"rows": 3}))

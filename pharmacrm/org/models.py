@@ -23,6 +23,10 @@ class DivisionLevel(models.TextChoices):
     DISTRICT = "district", _("District / county")
 
 
+#: city-level rows that group districts rather than name a city
+PLACEHOLDER_NAMES = ("市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划")
+
+
 class DivisionQuerySet(ScopedQuerySet):
     scoped = True
 
@@ -47,6 +51,9 @@ class Division(models.Model):
         ordering = ["code"]
 
     def __str__(self) -> str:
+        # "市辖区" alone is ambiguous in a list: say whose.
+        if self.name in PLACEHOLDER_NAMES and self.parent_id:
+            return f"{self.parent.name}{self.name}"
         return self.name
 
     @property
@@ -54,7 +61,7 @@ class Division(models.Model):
         names = []
         node: Division | None = self
         while node is not None:
-            if node.name not in ("市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"):
+            if node.name not in PLACEHOLDER_NAMES:
                 names.append(node.name)
             node = node.parent
         return "".join(reversed(names))

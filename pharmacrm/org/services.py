@@ -64,6 +64,25 @@ def create_user(*, actor: Any, username: str, full_name: str, role: str, team: T
     return user
 
 
+def send_set_password_link(user: User) -> None:
+    """Mail a one-time link to choose a password (new accounts; the same token as a reset)."""
+    from django.conf import settings
+    from django.contrib.auth.tokens import default_token_generator
+    from django.core.mail import send_mail
+    from django.urls import reverse
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+    from django.utils.translation import override
+
+    path = reverse("org:password_reset_confirm", kwargs={
+        "uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": default_token_generator.make_token(user)})
+    with override(user.language):
+        body = _("Hello %(name)s,\n\nan account was created for you in PharmaCRM (username: %(username)s).\n"
+                 "Choose your password here (the link works once):\n%(url)s\n") % {
+            "name": user.get_full_name(), "username": user.username, "url": settings.SITE_URL.rstrip("/") + path}
+        send_mail(_("Your PharmaCRM account"), body, settings.DEFAULT_FROM_EMAIL, [user.email])
+
+
 def change_role(*, actor: Any, user: User, role: str, reason: str) -> User:
     """Role changes are audited with a reason and move the user to the role's group."""
     with transaction.atomic():

@@ -9,6 +9,13 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("password/reset/", views.PasswordResetView.as_view(), name="password_reset"),
+    path("password/reset/sent/", auth_views.PasswordResetDoneView.as_view(
+        template_name="org/password_reset_done.html"), name="password_reset_done"),
+    path("password/reset/<uidb64>/<token>/", views.PasswordResetConfirmView.as_view(),
+         name="password_reset_confirm"),
+    path("password/reset/complete/", auth_views.PasswordResetCompleteView.as_view(
+        template_name="org/password_reset_complete.html"), name="password_reset_complete"),
     path("language/", views.switch_language, name="language"),
     path("2fa/", views.two_factor, name="two_factor"),
     path("accounts/requests/", account_views.AccountRequestListView.as_view(), name="accountrequest_list"),

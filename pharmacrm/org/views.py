@@ -52,6 +52,25 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return response
 
 
+class PasswordResetView(auth_views.PasswordResetView):
+    """Ask for a reset link by email; the answer is the same whether or not the address is known."""
+
+    template_name = "org/password_reset_form.html"
+    email_template_name = "org/password_reset_email.txt"
+    subject_template_name = "org/password_reset_subject.txt"
+    success_url = reverse_lazy("org:password_reset_done")
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "org/password_reset_confirm.html"
+    success_url = reverse_lazy("org:password_reset_complete")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        log_event(AuditAction.PASSWORD_CHANGE, actor=form.user, obj=form.user, changes={"via": "emailed link"})
+        return response
+
+
 @require_POST
 def switch_language(request: HttpRequest) -> HttpResponse:
     language = request.POST.get("language", "")

@@ -135,3 +135,29 @@ def test_signature_reported_invalid_after_edit_in_api(api_client: Any, org: dict
     api_client.force_authenticate(org["admin"])
     step = api_client.get(f"/api/v1/approvals/{approval.pk}/").json()["steps"][0]
     assert step["signature"]["valid"] is False
+
+
+def test_new_user_chooses_a_password_from_the_emailed_link(client: Any, org: dict[str, Any],
+                                                           django_capture_on_commit_callbacks: Any) -> None:
+    import re
+
+    from django.core import mail
+
+    from pharmacrm.core.approvals import decide
+
+    account_request = request_account(actor=org["manager_east"], username="rep_new", full_name="赵新",
+                                      email="zhao@example.com", role="rep", team=org["teams"]["east"],
+                                      territories=[], justification="新员工入职")
+    with django_capture_on_commit_callbacks(execute=True):
+        decide(actor=org["admin"], approval=approval_of(account_request), approve=True, comment="",
+               password=DEMO_PASSWORD)
+    message = next(m for m in mail.outbox if m.to == ["zhao@example.com"])
+    link = re.search(r"https?://[^/\s]+(/password/reset/\S+)", message.body).group(1)
+    form_page = client.get(link, follow=True)
+    assert form_page.status_code == 200
+    response = client.post(form_page.redirect_chain[-1][0] if form_page.redirect_chain else link,
+                           {"new_password1": "Zx8!chosen-password", "new_password2": "Zx8!chosen-password"})
+    assert response.status_code == 302
+    assert User.objects.get(username="rep_new").check_password("Zx8!chosen-password")
+    assert client.get(link, follow=True).context["validlink"] is False  # the link works once
+    assert client.post("/login/", {"username": "rep_new", "password": "Zx8!chosen-password"}).status_code == 302

@@ -22,3 +22,22 @@ def masked_phone(value: str) -> str:
         return "—"
     digits = str(value)
     return digits[:3] + "****" + digits[-4:] if len(digits) >= 8 else "****"
+
+
+@register.filter
+def role_label(value: str) -> str:
+    """The translated name of a role code (approval steps store the code)."""
+    from pharmacrm.org.roles import Role
+
+    try:
+        return str(Role(value).label)
+    except ValueError:
+        return value
+
+
+@register.filter
+def as_change(value: Any) -> dict[str, Any]:
+    """Audit changes are [old, new] pairs for field edits and plain values for events."""
+    if isinstance(value, list) and len(value) == 2:
+        return {"pair": True, "old": value[0], "new": value[1]}
+    return {"pair": False, "new": value}

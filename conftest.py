@@ -21,12 +21,18 @@ def org(db: Any) -> dict[str, Any]:
     from pharmacrm.org.roles import Role
     from pharmacrm.org.services import create_team, create_user
 
-    if not Division.objects.exists():  # a transactional test's flush empties reference tables
+    if not Division.objects.exists():  # a transactional test's flush empties migration-loaded tables
         from pharmacrm.core.querysets import allow_bulk_writes
         from pharmacrm.org.divisions import load_divisions
 
         with allow_bulk_writes():
             load_divisions(Division)
+    from django.contrib.auth.models import Group
+
+    if not Group.objects.exists():  # likewise the role groups that migrate created
+        from pharmacrm.org.services import sync_role_groups
+
+        sync_role_groups()
     company = create_team(actor=None, name="销售部")
     east = create_team(actor=None, name="华东一组", parent=company)
     west = create_team(actor=None, name="西南一组", parent=company)

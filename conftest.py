@@ -29,10 +29,10 @@ def org(db: Any) -> dict[str, Any]:
             load_divisions(Division)
     from django.contrib.auth.models import Group
 
-    if not Group.objects.exists():  # likewise the role groups that migrate created
-        from pharmacrm.org.services import sync_role_groups
+    if not Group.objects.filter(permissions__isnull=False).exists():  # likewise what post_migrate created
+        from django.core.management.sql import emit_post_migrate_signal
 
-        sync_role_groups()
+        emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
     company = create_team(actor=None, name="销售部")
     east = create_team(actor=None, name="华东一组", parent=company)
     west = create_team(actor=None, name="西南一组", parent=company)

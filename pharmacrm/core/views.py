@@ -23,6 +23,7 @@ from pharmacrm.core.filters import AuditEntryFilter
 from pharmacrm.core.generic import ScopedListView, get_visible_or_404
 from pharmacrm.core.models import AuditAction, AuditEntry, Notification, StoredFile, WorkerHeartbeat
 from pharmacrm.core.notifications import mark_read
+from pharmacrm.core.querysets import is_scoped
 from pharmacrm.core.uploads import store_upload
 
 
@@ -78,6 +79,18 @@ def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(notification.url or "core:notification_list")
 
 
+def visible_record_or_404(user: Any, content_type_id: int, object_id: str) -> tuple[ContentType, Any]:
+    """Any record addressed by content type and id, if it is a served model and the user may see it."""
+    try:
+        content_type = ContentType.objects.get_for_id(content_type_id)
+    except ContentType.DoesNotExist as exc:
+        raise Http404 from exc
+    model = content_type.model_class()
+    if model is None or not is_scoped(model):
+        raise Http404
+    return content_type, get_visible_or_404(model, user, pk=object_id)
+
+
 @login_required
 def file_download(request: HttpRequest, pk: int) -> HttpResponse:
     """Serve an upload only to users who can see the record it belongs to."""
@@ -93,14 +106,7 @@ def file_download(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def file_upload(request: HttpRequest, content_type_id: int, object_id: str) -> HttpResponse:
     """Attach a file to a record the user can see and may change."""
-    try:
-        content_type = ContentType.objects.get_for_id(content_type_id)
-    except ContentType.DoesNotExist as exc:
-        raise Http404 from exc
-    model = content_type.model_class()
-    if model is None:
-        raise Http404
-    target = get_visible_or_404(model, request.user, pk=object_id)
+    content_type, target = visible_record_or_404(request.user, content_type_id, object_id)
     if not request.user.has_perm(f"{content_type.app_label}.change_{content_type.model}"):
         raise PermissionDenied
     upload = request.FILES.get("file")
@@ -120,14 +126,7 @@ def file_upload(request: HttpRequest, content_type_id: int, object_id: str) -> H
 @login_required
 def history(request: HttpRequest, content_type_id: int, object_id: str) -> HttpResponse:
     """The History tab of any record: its audit entries, if the user may see the record."""
-    try:
-        content_type = ContentType.objects.get_for_id(content_type_id)
-    except ContentType.DoesNotExist as exc:
-        raise Http404 from exc
-    model = content_type.model_class()
-    if model is None:
-        raise Http404
-    obj = get_visible_or_404(model, request.user, pk=object_id)
+    _content_type, obj = visible_record_or_404(request.user, content_type_id, object_id)
     entries = AuditEntry.objects.for_object(obj).order_by("-id")[:200]
     return render(request, "core/_history.html", {"entries": entries, "object": obj})
 

@@ -89,3 +89,14 @@ def test_policy_lowers_the_upload_limit(client: Any, org: dict[str, Any], tmp_pa
         assert StoredFile.objects.count() == 0
         client.post(_upload_url(org["institution_east"]), {"file": SimpleUploadedFile("ok.png", PNG)})
         assert StoredFile.objects.count() == 1
+
+
+def test_unserved_models_are_not_found_not_errors(client: Any, org: dict[str, Any]) -> None:
+    from pharmacrm.core.models import AuditChainHead
+
+    login(client, org["admin"])
+    content_type = ContentType.objects.get_for_model(AuditChainHead).pk
+    assert client.get(f"/history/{content_type}/1/").status_code == 404
+    assert client.post(f"/files/upload/{content_type}/1/", {}).status_code == 404
+    assert client.get("/history/999999/1/").status_code == 404
+    assert client.get(f"/history/{ContentType.objects.get_for_model(StoredFile).pk}/abc/").status_code == 404

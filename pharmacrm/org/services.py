@@ -98,6 +98,32 @@ def set_language(*, user: User, language: str) -> User:
     return user
 
 
+def issue_api_token(user: User) -> str:
+    """The user's API token (one per user), audited as a login through the API."""
+    from rest_framework.authtoken.models import Token
+
+    with transaction.atomic():
+        token, _created = Token.objects.get_or_create(user=user)
+        log_event(AuditAction.LOGIN, actor=user, obj=user, changes={"via": "api-token"})
+    return token.key
+
+
+def pending_totp_device(user: User) -> Any:
+    """The user's unconfirmed TOTP device, created on first use (enrolment shows its QR code)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice.objects.filter(user=user, confirmed=False).first() or TOTPDevice.objects.create(
+        user=user, name="default", confirmed=False)
+
+
+def confirm_totp_device(*, user: User, device: Any) -> None:
+    """The first valid code confirms the device; the user's second factor is audited."""
+    with transaction.atomic():
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        log_event(AuditAction.UPDATE, actor=user, obj=user, changes={"second_factor": [None, "totp"]})
+
+
 def report_lockout(username: str, ip_address: str | None) -> None:
     """Audit a lockout and tell the administrators (a security event)."""
     with transaction.atomic():

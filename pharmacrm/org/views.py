@@ -22,7 +22,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from pharmacrm.core.audit import log_event
 from pharmacrm.core.models import AuditAction
 from pharmacrm.org.forms import TotpForm
-from pharmacrm.org.services import set_language
+from pharmacrm.org.services import confirm_totp_device, pending_totp_device, set_language
 
 
 def lockout_response(request: HttpRequest, original_response: Any = None, credentials: Any = None) -> HttpResponse:
@@ -100,15 +100,12 @@ def two_factor(request: HttpRequest) -> HttpResponse:
     device = TOTPDevice.objects.devices_for_user(user, confirmed=True).first()
     enrolling = device is None
     if enrolling:
-        device = TOTPDevice.objects.filter(user=user, confirmed=False).first() or TOTPDevice.objects.create(
-            user=user, name="default", confirmed=False)
+        device = pending_totp_device(user)
     form = TotpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if device.verify_token(form.cleaned_data["token"]):
             if enrolling:
-                device.confirmed = True
-                device.save(update_fields=["confirmed"])
-                log_event(AuditAction.UPDATE, actor=user, obj=user, changes={"second_factor": [None, "totp"]})
+                confirm_totp_device(user=user, device=device)
             otp_login(request, device)
             target = request.GET.get("next", "/")
             if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):

@@ -10,7 +10,6 @@ from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,10 +19,9 @@ from rest_framework.views import APIView
 
 from pharmacrm.core.api.base import ScopedReadOnlyViewSet
 from pharmacrm.core.api.errors import error_response
-from pharmacrm.core.audit import log_event
-from pharmacrm.core.models import AuditAction
 from pharmacrm.org.models import Team, User
 from pharmacrm.org.roles import SECOND_FACTOR_ROLES
+from pharmacrm.org.services import issue_api_token
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -57,9 +55,7 @@ class ObtainTokenView(APIView):
             if device is None or not code or not device.verify_token(code):
                 return error_response("second_factor_required", _("A valid code from your authenticator is required."),
                                       status.HTTP_400_BAD_REQUEST, {"otp": [_("Enter the 6-digit code.")]})
-        token, _created = Token.objects.get_or_create(user=user)
-        log_event(AuditAction.LOGIN, actor=user, obj=user, changes={"via": "api-token"})
-        return Response({"token": token.key})
+        return Response({"token": issue_api_token(user)})
 
 
 class UserSerializer(serializers.ModelSerializer):

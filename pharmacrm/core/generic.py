@@ -16,6 +16,7 @@ from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.generic import TemplateView
 
+from pharmacrm.core.exports import Column, export_csv
 from pharmacrm.core.querysets import is_scoped
 
 MAX_PAGE_SIZE = 200
@@ -83,13 +84,46 @@ class ScopedMixin(LoginRequiredMixin):
 
 
 class ScopedListView(ScopedMixin, TemplateView):
-    """Search, filters (a django-filter FilterSet), sort and pagination over the scoped queryset."""
+    """Search, filters (a django-filter FilterSet), sort and pagination over the scoped queryset.
+
+    With ``export_columns`` set, ``?format=csv`` streams the same filtered rows
+    as an audited CSV to users holding ``export_permission``.
+    """
 
     filterset_class: Any = None
     #: allowed sort keys → ORDER BY fields; the first is the default
     sort_options: dict[str, tuple[str, ...]] = {}
     page_size = 25
     select_related: tuple[str, ...] = ()
+    #: (header, accessor) pairs for the CSV export; empty = no export
+    export_columns: tuple[Column, ...] = ()
+    export_permission: str | None = None
+    export_name = "export"
+    #: relations the export columns read beyond ``select_related``
+    export_select_related: tuple[str, ...] = ()
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.GET.get("format") == "csv":
+            return self.export()
+        return super().get(request, *args, **kwargs)
+
+    def can_export(self) -> bool:
+        return bool(self.export_columns) and (
+            self.export_permission is None or self.request.user.has_perm(self.export_permission))
+
+    def export(self) -> HttpResponse:
+        if not self.export_columns:
+            raise Http404
+        if not self.can_export():
+            raise PermissionDenied
+        filterset, queryset = self.get_rows()
+        if filterset is not None and filterset.is_bound and not filterset.is_valid():
+            return HttpResponse(str(filterset.errors.as_text()), status=400, content_type="text/plain; charset=utf-8")
+        if self.export_select_related:
+            queryset = queryset.select_related(*self.export_select_related)
+        filters = {key: value for key, value in self.request.GET.items() if key != "format"}
+        return export_csv(actor=self.request.user, queryset=queryset, columns=self.export_columns,
+                          name=self.export_name, filters=filters)
 
     def get_rows(self) -> tuple[Any, models.QuerySet]:
         queryset = self.get_queryset()
@@ -117,6 +151,7 @@ class ScopedListView(ScopedMixin, TemplateView):
         context.update(
             filterset=filterset, page=page, rows=page.object_list, sort=self.current_sort,
             sort_options=self.sort_options, querystring=query.urlencode(), model_meta=self.model._meta,
+            can_export=self.can_export(),
         )
         return context
 

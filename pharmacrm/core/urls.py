@@ -13,7 +13,6 @@ urlpatterns = [
     path("files/upload/<int:content_type_id>/<str:object_id>/", views.file_upload, name="file_upload"),
     path("history/<int:content_type_id>/<str:object_id>/", views.history, name="history"),
     path("audit/", views.AuditListView.as_view(), name="audit_list"),
-    path("audit/export/", views.audit_export, name="audit_export"),
     path("approvals/", approval_views.ApprovalListView.as_view(), name="approval_list"),
     path("approvals/<int:pk>/", approval_views.approval_detail, name="approval_detail"),
     path("approvals/<int:pk>/decide/", approval_views.approval_decide, name="approval_decide"),

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 
 from pharmacrm.core.audit import StaleVersion
 from pharmacrm.core.generic import ScopedDetailView, ScopedListView, get_visible_or_404
@@ -30,6 +31,16 @@ class InstitutionListView(ScopedListView):
         "name": ("name", "id"),
         "-updated_at": ("-updated_at", "-id"),
     }
+    export_permission = "customers.export_institution"
+    export_name = "institutions"
+    export_select_related = ("team",)
+    export_columns = (
+        (_l("ID"), "pk"), (_l("Name"), "name"), (_l("Short name"), "short_name"), (_l("Type"), "get_kind_display"),
+        (_l("Hospital grade"), "get_hospital_grade_display"), (_l("Status"), "get_status_display"),
+        (_l("Division code"), "division_id"), (_l("District"), "division.name"), (_l("Address"), "address"),
+        (_l("Phone"), "phone"), (_l("Owner rep"), "owner.get_full_name"), (_l("Team"), "team.name"),
+        (_l("Updated"), "updated_at"),
+    )
 
 
 class InstitutionDetailView(ScopedDetailView):

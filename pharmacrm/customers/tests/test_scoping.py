@@ -51,6 +51,41 @@ def test_rep_cannot_fetch_other_by_api(api_client: Any, org: dict[str, Any]) -> 
                             format="json").status_code == 404
 
 
+def export_rows(client: Any, **params: str) -> list[list[str]]:
+    import csv
+
+    response = client.get("/customers/institutions/", {"format": "csv", **params})
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"].startswith("text/csv")
+    return list(csv.reader(b"".join(response.streaming_content).decode("utf-8-sig").splitlines()))
+
+
+def test_export_holds_only_what_the_user_may_see(client: Any, org: dict[str, Any]) -> None:
+    from pharmacrm.core.models import AuditEntry
+
+    login(client, org["rep_east"])
+    assert client.get("/customers/institutions/", {"format": "csv"}).status_code == 403  # reps do not export
+    assert "format=csv" not in client.get("/customers/institutions/").content.decode()
+
+    login(client, org["manager_east"])
+    assert "format=csv" in client.get("/customers/institutions/").content.decode()
+    names = [row[1] for row in export_rows(client)[1:]]
+    assert names == ["复旦大学附属中山医院"]
+    entry = AuditEntry.objects.filter(action="export", actor=org["manager_east"]).get()
+    assert entry.changes["model"] == "customers.Institution"
+
+    login(client, org["steward"])
+    assert sorted(row[1] for row in export_rows(client)[1:]) == ["四川大学华西医院", "复旦大学附属中山医院"]
+    assert [row[1] for row in export_rows(client, q="华西")[1:]] == ["四川大学华西医院"]  # filters apply
+
+
+def test_export_with_bad_filters_is_a_clear_400(client: Any, org: dict[str, Any]) -> None:
+    login(client, org["steward"])
+    response = client.get("/customers/institutions/", {"format": "csv", "kind": "spaceship"})
+    assert response.status_code == 400
+    assert "kind" in response.content.decode()
+
+
 def test_contacts_follow_their_institution(client: Any, api_client: Any, org: dict[str, Any]) -> None:
     from pharmacrm.customers.services import create_contact
 
@@ -89,7 +124,7 @@ def test_audit_trail_is_for_compliance_and_admins(client: Any, api_client: Any, 
                                                   status: int) -> None:
     login(client, org[persona])
     assert client.get("/audit/").status_code == status
-    assert client.get("/audit/export/").status_code == status
+    assert client.get("/audit/?format=csv").status_code == status
     api_client.force_authenticate(org[persona])
     assert api_client.get("/api/v1/audit-entries/").status_code == status
 
@@ -111,6 +146,6 @@ def test_audit_export_is_audited_and_formula_safe(client: Any, org: dict[str, An
     update_institution(actor=org["steward"], institution=org["institution_east"], changes={"address": "=HYPERLINK(1)"},
                        reason="=cmd|' /C calc'!A0")
     login(client, org["compliance"])
-    body = b"".join(client.get("/audit/export/").streaming_content).decode("utf-8-sig")
+    body = b"".join(client.get("/audit/?format=csv").streaming_content).decode("utf-8-sig")
     assert "'=cmd" in body
     assert AuditEntry.objects.filter(action="export", actor=org["compliance"]).exists()

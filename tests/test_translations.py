@@ -38,7 +38,9 @@ def marked_strings() -> set[str]:
         for match in BLOCK.finditer(text):
             if "trimmed" in match.group("args"):
                 continue
-            found.add(VARIABLE.sub(r"%(\1)s", match.group("text")))
+            singular, _plural, plural = match.group("text").partition("{% plural %}")
+            # a plural message is catalogued under its singular form
+            found.add(VARIABLE.sub(r"%(\1)s", singular if plural else match.group("text")))
     return {item for item in found if item.strip()}
 
 

@@ -206,7 +206,8 @@ def audited_update(obj: M, *, actor: Any, changes: dict[str, Any], reason: str =
     _require_reason(model, action, reason)
     with transaction.atomic():
         current = model._base_manager.select_for_update().get(pk=obj.pk)
-        if expected_version is not None and isinstance(current, BaseModel) and current.version != expected_version:
+        versioned = is_versioned(model)
+        if expected_version is not None and versioned and current.version != expected_version:
             raise StaleVersion(current.version)
         before = snapshot(current)
         for name, value in changes.items():
@@ -217,13 +218,20 @@ def audited_update(obj: M, *, actor: Any, changes: dict[str, Any], reason: str =
         if not diff:
             return current
         update_fields = [model._meta.get_field(name).name for name in diff]
-        if isinstance(current, BaseModel):
+        if versioned:
             current.version += 1
-            update_fields += ["version", "updated_at"]
+            update_fields.append("version")
+        if isinstance(current, BaseModel):
+            update_fields.append("updated_at")
         current.save(update_fields=update_fields)
         append([Change(action, current, diff, reason)], actor=actor)
     obj.__dict__.update(current.__dict__)
     return obj
+
+
+def is_versioned(model: type[models.Model]) -> bool:
+    """Models with a ``version`` field take part in optimistic locking (BaseModel, User)."""
+    return any(field.name == "version" for field in model._meta.concrete_fields)
 
 
 def _unwrap(obj: Any) -> Any:

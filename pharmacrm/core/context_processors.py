@@ -23,6 +23,7 @@ def navigation(user: Any, awaiting_approval_count: int = 0) -> list[dict[str, An
         items.append({"label": _("Contacts"), "url": reverse("customers:contact_list"), "icon": "person-vcard"})
     items.append({"label": _("Approvals"), "url": reverse("core:approval_list"), "icon": "check2-square",
                   "badge": awaiting_approval_count})
+    items.append({"label": _("Organisation"), "url": reverse("org:team_tree"), "icon": "diagram-3"})
     if user.has_perm("org.view_accountrequest"):
         items.append({"label": _("Account requests"), "url": reverse("org:accountrequest_list"), "icon": "person-plus"})
     if user.has_perm("core.view_auditentry"):

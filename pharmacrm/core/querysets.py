@@ -76,6 +76,10 @@ class ScopedQuerySet(AuditedQuerySet):
     def visible_to(self, user: AbstractBaseUser | AnonymousUser) -> Self:
         raise NotImplementedError(f"{self.model.__name__} has no visible_to(user); it cannot be served.")
 
+    def history_visible_to(self, user: AbstractBaseUser | AnonymousUser) -> Self:
+        """Records whose History tab (audit entries) the user may read; by default the visible ones."""
+        return self.visible_to(user)
+
 
 def is_scoped(model: type[models.Model]) -> bool:
     """True when the model's default manager implements visible_to."""

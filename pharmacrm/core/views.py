@@ -77,8 +77,10 @@ def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(notification.url or "core:notification_list")
 
 
-def visible_record_or_404(user: Any, content_type_id: int, object_id: str) -> tuple[ContentType, Any]:
-    """Any record addressed by content type and id, if it is a served model and the user may see it."""
+def visible_record_or_404(user: Any, content_type_id: int, object_id: str,
+                          history: bool = False) -> tuple[ContentType, Any]:
+    """Any record addressed by content type and id, if it is a served model and the user may see it
+    (with ``history``: may read its audit entries)."""
     try:
         content_type = ContentType.objects.get_for_id(content_type_id)
     except ContentType.DoesNotExist as exc:
@@ -86,7 +88,12 @@ def visible_record_or_404(user: Any, content_type_id: int, object_id: str) -> tu
     model = content_type.model_class()
     if model is None or not is_scoped(model):
         raise Http404
-    return content_type, get_visible_or_404(model, user, pk=object_id)
+    if not history:
+        return content_type, get_visible_or_404(model, user, pk=object_id)
+    try:
+        return content_type, model._default_manager.history_visible_to(user).get(pk=object_id)
+    except (model.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
 
 
 @login_required
@@ -124,7 +131,7 @@ def file_upload(request: HttpRequest, content_type_id: int, object_id: str) -> H
 @login_required
 def history(request: HttpRequest, content_type_id: int, object_id: str) -> HttpResponse:
     """The History tab of any record: its audit entries, if the user may see the record."""
-    _content_type, obj = visible_record_or_404(request.user, content_type_id, object_id)
+    _content_type, obj = visible_record_or_404(request.user, content_type_id, object_id, history=True)
     entries = AuditEntry.objects.for_object(obj).order_by("-id")[:200]
     return render(request, "core/_history.html", {"entries": entries, "object": obj})
 

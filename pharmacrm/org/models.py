@@ -114,6 +114,12 @@ class UserQuerySet(ScopedQuerySet):
         """Colleagues are visible by name to everyone signed in; admin pages check permissions."""
         return self if getattr(user, "is_authenticated", False) else self.none()
 
+    def history_visible_to(self, user: Any) -> Self:
+        """A user's history holds logins and IP addresses: only people administrators and the user."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self if user.has_perm("org.view_user") else self.filter(pk=user.pk)
+
 
 class ScopedUserManager(UserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
     pass

@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from pharmacrm.core.audit import audited_create, audited_update, log_event
 from pharmacrm.core.models import AuditAction
 from pharmacrm.core.notifications import notify
-from pharmacrm.org.models import Team, User
-from pharmacrm.org.roles import ROLE_PERMISSIONS, Role
+from pharmacrm.org.models import Division, DivisionLevel, Team, User
+from pharmacrm.org.roles import ROLE_PERMISSIONS, ROLE_SCOPE, Role, ScopeLevel
 
 
 def sync_role_groups() -> None:
@@ -132,3 +133,61 @@ def report_lockout(username: str, ip_address: str | None) -> None:
         for admin in User.objects.filter(role=Role.ADMIN, is_active=True):
             notify(admin, _("Account locked: %(username)s") % {"username": username},
                    _("Too many failed logins from %(ip)s.") % {"ip": ip_address or "?"}, email=True)
+
+
+def _require_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("A reason is required for this change.")})
+    return reason
+
+
+def _other_active_admins(user: User) -> bool:
+    return User.objects.filter(role=Role.ADMIN, is_active=True).exclude(pk=user.pk).exists()
+
+
+def update_assignment(*, actor: Any, user: User, role: str, team: Team | None, territories: list[Division],
+                      reason: str, expected_version: int | None = None) -> User:
+    """Change what a user may see: role (→ group and scope), team and territories; audited with a reason."""
+    reason = _require_reason(reason)
+    errors: dict[str, str] = {}
+    if role not in Role.values:
+        errors["role"] = _("Choose a valid role.")
+    if user.role == Role.ADMIN and role != Role.ADMIN and not _other_active_admins(user):
+        errors["role"] = _("This is the last active administrator; make someone else administrator first.")
+    if ROLE_SCOPE.get(role) == ScopeLevel.REGION and not territories:
+        errors["territories"] = _("A regional role sees its territories only; choose at least one.")
+    if ROLE_SCOPE.get(role) == ScopeLevel.TEAM and team is None:
+        errors["team"] = _("A team manager needs a team.")
+    if any(division.level == DivisionLevel.DISTRICT for division in territories):
+        errors["territories"] = _("Territories are provinces or cities.")
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        audited_update(user, actor=actor, changes={"role": role, "team": team}, reason=reason,
+                       expected_version=expected_version)
+        _sync_user_group(user)
+        before = sorted(user.territories.values_list("pk", flat=True))
+        after = sorted(division.pk for division in territories)
+        if before != after:
+            user.territories.set(territories)
+            log_event(AuditAction.UPDATE, actor=actor, obj=user, changes={"territories": [before, after]},
+                      reason=reason)
+    return user
+
+
+def set_active(*, actor: Any, user: User, active: bool, reason: str) -> User:
+    """Deactivate (or reactivate) an account. An inactive user's sessions stop at the next request
+    (the auth backend refuses inactive users) and their API token is deleted."""
+    from rest_framework.authtoken.models import Token
+
+    reason = _require_reason(reason)
+    if not active and user.pk == getattr(actor, "pk", None):
+        raise ValidationError({"reason": _("You cannot deactivate your own account.")})
+    if not active and user.role == Role.ADMIN and not _other_active_admins(user):
+        raise ValidationError({"reason": _("This is the last active administrator; it cannot be deactivated.")})
+    with transaction.atomic():
+        audited_update(user, actor=actor, changes={"is_active": active}, reason=reason)
+        if not active:
+            Token.objects.filter(user=user).delete()
+    return user

@@ -14,12 +14,19 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 
 from pharmacrm.core.exports import Column, export_csv
 from pharmacrm.core.querysets import is_scoped
 
 MAX_PAGE_SIZE = 200
+
+#: labels of the usual sort keys; a view adds its own in ``sort_labels``
+SORT_LABELS = {
+    "-id": _("Newest first"), "id": _("Oldest first"), "name": _("Name"), "-updated_at": _("Recently updated"),
+    "username": _("Username"), "status": _("Status"), "-last_login": _("Last login"),
+}
 
 
 def scoped_queryset(model: type[models.Model], user: Any) -> models.QuerySet:
@@ -93,6 +100,7 @@ class ScopedListView(ScopedMixin, TemplateView):
     filterset_class: Any = None
     #: allowed sort keys → ORDER BY fields; the first is the default
     sort_options: dict[str, tuple[str, ...]] = {}
+    sort_labels: dict[str, Any] = {}
     page_size = 25
     select_related: tuple[str, ...] = ()
     #: (header, accessor) pairs for the CSV export; empty = no export
@@ -150,7 +158,8 @@ class ScopedListView(ScopedMixin, TemplateView):
         query.pop("page", None)
         context.update(
             filterset=filterset, page=page, rows=page.object_list, sort=self.current_sort,
-            sort_options=self.sort_options, querystring=query.urlencode(), model_meta=self.model._meta,
+            sort_choices=[(key, {**SORT_LABELS, **self.sort_labels}.get(key, key)) for key in self.sort_options],
+            querystring=query.urlencode(), model_meta=self.model._meta,
             can_export=self.can_export(),
         )
         return context

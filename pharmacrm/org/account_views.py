@@ -17,7 +17,8 @@ from pharmacrm.core.forms import StyledFormMixin
 from pharmacrm.core.generic import ScopedDetailView, ScopedListView
 from pharmacrm.core.models import ApprovalRequest
 from pharmacrm.org import account_requests
-from pharmacrm.org.models import AccountRequest, Division, DivisionLevel, Team
+from pharmacrm.org.forms import territories_field
+from pharmacrm.org.models import AccountRequest, Team
 from pharmacrm.org.roles import Role
 
 
@@ -30,11 +31,7 @@ class AccountRequestForm(StyledFormMixin, forms.Form):
     role = forms.ChoiceField(label=gettext_lazy("Role"), choices=Role.choices)
     # The organisation chart is visible to every signed-in user (TeamQuerySet.visible_to).
     team = forms.ModelChoiceField(label=gettext_lazy("Team"), queryset=Team.objects.all())
-    territories = forms.ModelMultipleChoiceField(
-        label=gettext_lazy("Territories"), required=False,
-        queryset=Division.objects.filter(level__in=[DivisionLevel.PROVINCE, DivisionLevel.CITY]).select_related("parent"),
-        help_text=gettext_lazy("Provinces or cities the user covers (reps and regional managers)."),
-    )
+    territories = territories_field()
     justification = forms.CharField(label=gettext_lazy("Justification"), widget=forms.Textarea(attrs={"rows": 3}))
 
 

@@ -15,11 +15,12 @@ class UserFilter(StyledFilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search", max_length=100)
     role = django_filters.ChoiceFilter(label=_("Role"), choices=Role.choices)
     team = django_filters.ModelChoiceFilter(label=_("Team"), queryset=Team.objects.all(), method="in_team")
-    is_active = django_filters.BooleanFilter(label=_("Active"))
+    status = django_filters.ChoiceFilter(label=_("Status"), method="by_status",
+                                         choices=[("active", _("Active")), ("inactive", _("Deactivated"))])
 
     class Meta:
         model = User
-        fields = ["q", "role", "team", "is_active"]
+        fields = ["q", "role", "team", "status"]
 
     def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip()
@@ -30,3 +31,6 @@ class UserFilter(StyledFilterSet):
     def in_team(self, queryset: QuerySet, name: str, value: Team | None) -> QuerySet:
         """Members of the team and of every team under it."""
         return queryset.filter(team__path__startswith=value.path) if value else queryset
+
+    def by_status(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(is_active=value == "active") if value else queryset

@@ -19,7 +19,8 @@ from pharmacrm.core.forms import StyledFormMixin
 from pharmacrm.core.generic import ScopedDetailView, ScopedListView, get_visible_or_404, scoped_queryset
 from pharmacrm.org import services
 from pharmacrm.org.filters import UserFilter
-from pharmacrm.org.models import Division, DivisionLevel, Team, User
+from pharmacrm.org.forms import territories_field
+from pharmacrm.org.models import Team, User
 from pharmacrm.org.roles import ROLE_SCOPE, Role, ScopeLevel
 
 
@@ -82,11 +83,7 @@ class AssignmentForm(StyledFormMixin, forms.Form):
 
     role = forms.ChoiceField(label=gettext_lazy("Role"), choices=Role.choices)
     team = forms.ModelChoiceField(label=gettext_lazy("Team"), queryset=Team.objects.all(), required=False)
-    territories = forms.ModelMultipleChoiceField(
-        label=gettext_lazy("Territories"), required=False,
-        queryset=Division.objects.filter(level__in=[DivisionLevel.PROVINCE, DivisionLevel.CITY]).select_related("parent"),
-        help_text=gettext_lazy("Provinces or cities the user covers (reps and regional managers)."),
-    )
+    territories = territories_field()
     reason = forms.CharField(label=gettext_lazy("Reason"), max_length=500,
                              widget=forms.Textarea(attrs={"rows": 2}))
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)

@@ -146,3 +146,27 @@ def test_people_export_is_audited(client: Any, org: dict[str, Any]) -> None:
     assert "rep_east" in body and "compliance" not in body.split("\n", 1)[1]
     assert AuditEntry.objects.filter(action="export", actor=org["compliance"], object_repr="users").exists()
 
+
+
+def test_api_changes_assignments_through_the_same_service(api_client: Any, org: dict[str, Any]) -> None:
+    rep = org["rep_east"]
+    url = f"/api/v1/users/{rep.pk}/assignment/"
+    body = {"role": "regional_manager", "team": org["teams"]["company"].pk, "territories": [], "reason": "晋升"}
+    api_client.force_authenticate(org["compliance"])
+    assert api_client.post(url, body, format="json").status_code == 403
+
+    api_client.force_authenticate(org["admin"])
+    refused = api_client.post(url, body, format="json")
+    assert refused.status_code == 400 and "territories" in refused.json()["error"]["fields"]
+    stale = api_client.post(url, {**body, "territories": ["310000"]}, format="json", HTTP_IF_MATCH='"99"')
+    assert stale.status_code == 412
+    assert User.objects.get(pk=rep.pk).role == "rep"
+    done = api_client.post(url, {**body, "territories": ["310000"]}, format="json",
+                           HTTP_IF_MATCH=f'"{rep.version}"')
+    assert done.status_code == 200 and done.json()["role"] == "regional_manager"
+
+    deactivated = api_client.post(f"/api/v1/users/{rep.pk}/deactivate/", {"reason": "离职"}, format="json")
+    assert deactivated.status_code == 200
+    assert api_client.get(f"/api/v1/users/{rep.pk}/").status_code == 404  # the directory lists active people
+    assert api_client.post(f"/api/v1/users/{rep.pk}/reactivate/", {"reason": ""}, format="json").status_code == 400
+    assert api_client.post(f"/api/v1/users/{rep.pk}/reactivate/", {"reason": "返聘"}, format="json").status_code == 200

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from pharmacrm.core.approvals import SignatureRefused, awaiting_decision, can_decide, decide, signature_is_valid
-from pharmacrm.core.forms import StyledFormMixin
+from pharmacrm.core.forms import StyledFormMixin, add_service_errors
 from pharmacrm.core.generic import ScopedListView, get_visible_or_404
 from pharmacrm.core.models import ApprovalRequest
 from pharmacrm.core.workflow import TransitionNotAllowed
@@ -95,8 +95,7 @@ def approval_decide(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error("password", str(exc))
             status = 403
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_service_errors(form, exc)
         except TransitionNotAllowed as exc:
             messages.error(request, str(exc))
             return redirect(approval.get_absolute_url())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 
 class StyledFormMixin:
@@ -18,3 +19,18 @@ class StyledFormMixin:
             if self.is_bound and name in self.errors:  # type: ignore[attr-defined]
                 css += " is-invalid"
             widget.attrs["class"] = css
+
+
+def add_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """Show a service's refusal on the form: under its field when the form has it, else above the form."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, errors in error.error_dict.items():
+        if field in form.fields:
+            form.add_error(field, errors)
+            # StyledFormMixin marked fields when the form was built; these errors came later.
+            widget = form.fields[field].widget
+            widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
+        else:
+            form.add_error(None, errors)

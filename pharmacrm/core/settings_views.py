@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 from pharmacrm.core import policy, workcalendar
 from pharmacrm.core.audit import StaleVersion
 from pharmacrm.core.filters import StyledFilterSet
-from pharmacrm.core.forms import StyledFormMixin
+from pharmacrm.core.forms import StyledFormMixin, add_service_errors
 from pharmacrm.core.generic import ScopedListView, get_visible_or_404
 from pharmacrm.core.models import CalendarDay
 
@@ -48,20 +48,6 @@ def permission_required(permission: str) -> Callable[[View], View]:
         return wrapped
 
     return decorator
-
-
-def _add_service_errors(form: forms.Form, error: ValidationError) -> None:
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, errors in error.error_dict.items():
-        if field in form.fields:
-            form.add_error(field, errors)
-            # StyledFormMixin marked fields when the form was built; these errors came later.
-            css = form.fields[field].widget.attrs.get("class", "")
-            form.fields[field].widget.attrs["class"] = f"{css} is-invalid".strip()
-        else:
-            form.add_error(None, errors)
 
 
 def _settings_tabs(user: Any) -> list[dict[str, Any]]:
@@ -115,7 +101,7 @@ def policy_edit(request: HttpRequest, key: str) -> HttpResponse:
             policy.set_value(actor=request.user, key=key, value=form.cleaned_data["value"],
                              effective_from=form.cleaned_data["effective_from"], reason=form.cleaned_data["reason"])
         except ValidationError as exc:
-            _add_service_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Saved."))
             return redirect("core:policy_list")
@@ -190,7 +176,7 @@ def calendarday_create(request: HttpRequest) -> HttpResponse:
                                              is_working_day=data["kind"] == "working", name=data["name"],
                                              reason=data["reason"])
         except ValidationError as exc:
-            _add_service_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Saved."))
             return redirect(f"{_list_url()}?year={data['date'].year}")
@@ -212,7 +198,7 @@ def calendarday_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except StaleVersion as exc:
             form.add_error(None, str(exc))
         except ValidationError as exc:
-            _add_service_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Saved."))
             return redirect(f"{_list_url()}?year={data['date'].year}")
@@ -230,7 +216,7 @@ def calendarday_delete(request: HttpRequest, pk: int) -> HttpResponse:
             workcalendar.delete_calendar_day(actor=request.user, calendar_day=obj,
                                              reason=delete_form.cleaned_data["reason"])
         except ValidationError as exc:
-            _add_service_errors(delete_form, exc)
+            add_service_errors(delete_form, exc)
         else:
             messages.success(request, _("Deleted."))
             return redirect(f"{_list_url()}?year={obj.date.year}")

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
 from pharmacrm.core.audit import StaleVersion
+from pharmacrm.core.forms import add_service_errors
 from pharmacrm.core.generic import ScopedDetailView, ScopedListView, get_visible_or_404
 from pharmacrm.core.models import StoredFile
 from pharmacrm.customers import services
@@ -73,8 +74,7 @@ def institution_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except StaleVersion as exc:
             form.add_error(None, str(exc))
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Saved."))
             return redirect(institution.get_absolute_url())

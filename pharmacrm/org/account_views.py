@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from pharmacrm.core.forms import StyledFormMixin
+from pharmacrm.core.forms import StyledFormMixin, add_service_errors
 from pharmacrm.core.generic import ScopedDetailView, ScopedListView
 from pharmacrm.core.models import ApprovalRequest
 from pharmacrm.org import account_requests
@@ -71,10 +71,7 @@ def accountrequest_create(request: HttpRequest) -> HttpResponse:
         try:
             account_request = account_requests.request_account(actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
-                if field in form.fields:
-                    form.fields[field].widget.attrs["class"] += " is-invalid"
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Request sent to the administrators for approval."))
             return redirect(account_request.get_absolute_url())

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from pharmacrm.core.audit import StaleVersion
-from pharmacrm.core.forms import StyledFormMixin
+from pharmacrm.core.forms import StyledFormMixin, add_service_errors
 from pharmacrm.core.generic import ScopedDetailView, ScopedListView, get_visible_or_404, scoped_queryset
 from pharmacrm.org import services
 from pharmacrm.org.filters import UserFilter
@@ -100,11 +100,6 @@ def _change_target(request: HttpRequest, pk: int) -> User:
     return person
 
 
-def _apply_errors(form: forms.Form, exc: ValidationError) -> None:
-    for field, errors in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
-
-
 @login_required
 def user_assignment(request: HttpRequest, pk: int) -> HttpResponse:
     """Change a person's role, team and territories (what they may see), with a reason."""
@@ -121,7 +116,7 @@ def user_assignment(request: HttpRequest, pk: int) -> HttpResponse:
         except StaleVersion as exc:
             form.add_error(None, str(exc))
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Saved."))
             return redirect("org:user_detail", pk=person.pk)
@@ -140,7 +135,7 @@ def user_set_active(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.set_active(actor=request.user, user=person, active=active, reason=form.cleaned_data["reason"])
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Account reactivated.") if active else _("Account deactivated."))
             return redirect("org:user_detail", pk=person.pk)

@@ -143,7 +143,10 @@ def _require_reason(reason: str) -> str:
 
 
 def _other_active_admins(user: User) -> bool:
-    return User.objects.filter(role=Role.ADMIN, is_active=True).exclude(pk=user.pk).exists()
+    """Whether another active administrator exists; locks the admins' rows so that two
+    administrators demoting each other at once cannot leave the company without one."""
+    admins = User.objects.select_for_update().filter(role=Role.ADMIN, is_active=True).exclude(pk=user.pk)
+    return bool(list(admins.values_list("pk", flat=True)))
 
 
 def update_assignment(*, actor: Any, user: User, role: str, team: Team | None, territories: list[Division],
@@ -153,8 +156,6 @@ def update_assignment(*, actor: Any, user: User, role: str, team: Team | None, t
     errors: dict[str, str] = {}
     if role not in Role.values:
         errors["role"] = _("Choose a valid role.")
-    if user.role == Role.ADMIN and role != Role.ADMIN and not _other_active_admins(user):
-        errors["role"] = _("This is the last active administrator; make someone else administrator first.")
     if ROLE_SCOPE.get(role) == ScopeLevel.REGION and not territories:
         errors["territories"] = _("A regional role sees its territories only; choose at least one.")
     if ROLE_SCOPE.get(role) == ScopeLevel.TEAM and team is None:
@@ -164,6 +165,10 @@ def update_assignment(*, actor: Any, user: User, role: str, team: Team | None, t
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
+        if user.role == Role.ADMIN and role != Role.ADMIN and not _other_active_admins(user):
+            raise ValidationError({"role": _(
+                "This is the last active administrator; make someone else administrator first.")})
+        version = user.version
         audited_update(user, actor=actor, changes={"role": role, "team": team}, reason=reason,
                        expected_version=expected_version)
         _sync_user_group(user)
@@ -173,6 +178,9 @@ def update_assignment(*, actor: Any, user: User, role: str, team: Team | None, t
             user.territories.set(territories)
             log_event(AuditAction.UPDATE, actor=actor, obj=user, changes={"territories": [before, after]},
                       reason=reason)
+            if user.version == version:  # a territories-only change still makes older forms stale
+                user.version += 1
+                user.save(update_fields=["version"])
     return user
 
 
@@ -184,9 +192,9 @@ def set_active(*, actor: Any, user: User, active: bool, reason: str) -> User:
     reason = _require_reason(reason)
     if not active and user.pk == getattr(actor, "pk", None):
         raise ValidationError({"reason": _("You cannot deactivate your own account.")})
-    if not active and user.role == Role.ADMIN and not _other_active_admins(user):
-        raise ValidationError({"reason": _("This is the last active administrator; it cannot be deactivated.")})
     with transaction.atomic():
+        if not active and user.role == Role.ADMIN and not _other_active_admins(user):
+            raise ValidationError({"reason": _("This is the last active administrator; it cannot be deactivated.")})
         audited_update(user, actor=actor, changes={"is_active": active}, reason=reason)
         if not active:
             Token.objects.filter(user=user).delete()

@@ -170,3 +170,16 @@ def test_api_changes_assignments_through_the_same_service(api_client: Any, org: 
     assert api_client.get(f"/api/v1/users/{rep.pk}/").status_code == 404  # the directory lists active people
     assert api_client.post(f"/api/v1/users/{rep.pk}/reactivate/", {"reason": ""}, format="json").status_code == 400
     assert api_client.post(f"/api/v1/users/{rep.pk}/reactivate/", {"reason": "返聘"}, format="json").status_code == 200
+
+
+def test_a_territories_only_change_makes_older_forms_stale(client: Any, org: dict[str, Any]) -> None:
+    from pharmacrm.org.models import Division
+
+    rep = org["rep_east"]
+    stale = assignment(org, "rep_east", role="academic_rep")
+    services.update_assignment(actor=org["admin"], user=rep, role=rep.role, team=rep.team,
+                               territories=[Division.objects.get(pk="320000")], reason="改派江苏")
+    login(client, org["admin"])
+    assert client.post(f"/org/users/{rep.pk}/assignment/", stale).status_code == 400
+    rep = User.objects.get(pk=rep.pk)
+    assert rep.role == "rep" and list(rep.territories.values_list("pk", flat=True)) == ["320000"]

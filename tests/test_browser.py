@@ -37,8 +37,10 @@ def browser_page(monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_rep_signs_in_sees_chinese_and_switches_to_english(live_server: Any, browser_page: Any,
-                                                          org: dict[str, Any]) -> None:
+def test_rep_signs_in_sees_chinese_and_switches_to_english(org: dict[str, Any], live_server: Any,
+                                                          browser_page: Any) -> None:
+    # ``org`` comes before ``browser_page``: database work done while Playwright's event loop runs
+    # gets its own connection (Django keeps one per async context) that nothing would close.
     from conftest import DEMO_PASSWORD
 
     page = browser_page

@@ -1,0 +1,47 @@
+"""Masked forms of personal data for roles without the right to see it (PIPL, GB/T 35273).
+
+Each function keeps just enough to recognise a value one already knows
+(138****5678) and nothing that identifies a person on its own.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+MASK = "*"
+
+
+def _keep(value: str, head: int, tail: int, minimum_masked: int = 4) -> str:
+    if len(value) <= head + tail:
+        return MASK * max(len(value), minimum_masked)
+    return value[:head] + MASK * max(len(value) - head - tail, minimum_masked) + value[len(value) - tail:]
+
+
+def mask_phone(value: str) -> str:
+    """13812345678 → 138****5678; 010-12345678 → 010-****5678 (area code and last four stay)."""
+    if not value:
+        return ""
+    area, dash, number = value.partition("-")
+    if dash and area.startswith("0"):
+        number = number.split("-")[0]  # an extension would identify the line
+        return f"{area}-{_keep(number, 0, 4)}"
+    return _keep(value, 3, 4)
+
+
+def mask_resident_id(value: str) -> str:
+    """110101199003071234 → 110***********1234 (no region below province, no birth date)."""
+    return _keep(value, 3, 4) if value else ""
+
+
+def mask_handle(value: str) -> str:
+    """A WeChat ID or e-mail name: first and last character only (wxid_abc123 → w*********3)."""
+    if not value:
+        return ""
+    name, at, domain = value.partition("@")
+    masked = _keep(name, 1, 1, minimum_masked=3) if len(name) > 2 else MASK * 3
+    return f"{masked}@{domain}" if at else masked
+
+
+def mask_birthday(value: datetime.date | None) -> str:
+    """The year goes (it gives the age); month and day stay, which birthday care needs."""
+    return f"****-{value:%m-%d}" if value else ""

@@ -1,0 +1,116 @@
+"""Chinese identifiers: USCC (GB 32100), resident ID numbers, mobile and landline phones.
+
+Input comes from forms, the API and Excel imports, so everything is normalised
+first (full-width digits and letters from Chinese input methods, spaces, dashes)
+and errors are field-level ``ValidationError`` messages, never exceptions from
+the underlying libraries.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from stdnum import exceptions as stdnum_errors
+from stdnum.cn import ric, uscc
+
+_SEPARATORS = re.compile(r"[\s\-‐‑–—_.()（）]+")
+_EXTENSION = re.compile(r"(?:转|分机|ext\.?|x|-)\s*(\d{1,6})$", re.IGNORECASE)
+
+
+def _normalise(raw: object) -> str:
+    """NFKC folds full-width characters (１３８, ＡＢ) to ASCII; separators go."""
+    return _SEPARATORS.sub("", unicodedata.normalize("NFKC", str(raw or ""))).upper()
+
+
+# --- USCC -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UsccCheck:
+    value: str
+    #: False when only the check character is wrong: early pilot codes are legal yet fail it,
+    #: so callers warn and ask for a steward override with a licence scan (DOMAIN.md 2.7)
+    checksum_ok: bool
+
+
+def check_uscc(raw: object) -> UsccCheck:
+    """Normalise a 统一社会信用代码; wrong length or characters are refused outright."""
+    value = _normalise(raw)
+    try:
+        uscc.validate(value)
+    except stdnum_errors.InvalidChecksum:
+        return UsccCheck(value, checksum_ok=False)
+    except stdnum_errors.InvalidLength as exc:
+        raise ValidationError(_("A unified social credit code has 18 characters; this one has %(count)d.")
+                              % {"count": len(value)}, code="uscc_length") from exc
+    except stdnum_errors.ValidationError as exc:
+        raise ValidationError(_("A unified social credit code uses digits and the letters "
+                                "ABCDEFGHJKLMNPQRTUWXY only."), code="uscc_format") from exc
+    return UsccCheck(value, checksum_ok=True)
+
+
+# --- resident identity card number ---------------------------------------------------
+
+
+def normalize_resident_id(raw: object) -> str:
+    """A 居民身份证号码 (GB 11643): 18 characters with a valid birth date and check character."""
+    value = _normalise(raw)
+    try:
+        return ric.validate(value)
+    except stdnum_errors.ValidationError as exc:
+        raise ValidationError(_("Enter a valid 18-character resident ID number."), code="resident_id") from exc
+
+
+# --- phones ------------------------------------------------------------------------------
+
+
+MOBILE = "mobile"
+LANDLINE = "landline"
+_LANDLINE_TYPES = {phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.TOLL_FREE,
+                   phonenumbers.PhoneNumberType.SHARED_COST, phonenumbers.PhoneNumberType.UAN}
+
+
+def normalize_phone(raw: object, kind: str | None = None) -> str:
+    """A mainland China phone number in one canonical form.
+
+    Mobiles become ``13812345678``; landlines ``010-12345678`` (area code, number and
+    an optional ``-extension``); 400/800 numbers ``400-810-8888``. ``kind`` restricts
+    the answer to ``MOBILE`` or ``LANDLINE``.
+    """
+    text = unicodedata.normalize("NFKC", str(raw or "")).strip()
+    if not text:
+        raise ValidationError(_("Enter a phone number."), code="phone_empty")
+    extension = ""
+    match = _EXTENSION.search(text)
+    if match and len(_normalise(text[:match.start()])) >= 10:  # an extension only after a full number
+        extension, text = match.group(1), text[:match.start()]
+    try:
+        number = phonenumbers.parse(_normalise(text).replace("0086", "+86", 1), "CN")
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationError(_("Enter a valid mainland China phone number."), code="phone_invalid") from exc
+    if number.country_code != 86 or not phonenumbers.is_valid_number(number):
+        raise ValidationError(_("Enter a valid mainland China phone number."), code="phone_invalid")
+    number_type = phonenumbers.number_type(number)
+    if number_type == phonenumbers.PhoneNumberType.MOBILE:
+        found = MOBILE
+    elif number_type in _LANDLINE_TYPES:
+        found = LANDLINE
+    else:
+        raise ValidationError(_("Enter a valid mainland China phone number."), code="phone_invalid")
+    if kind == MOBILE and found != MOBILE:
+        raise ValidationError(_("Enter a mobile number (11 digits starting with 1)."), code="phone_not_mobile")
+    if kind == LANDLINE and found != LANDLINE:
+        raise ValidationError(_("Enter a landline number with its area code, e.g. 010-12345678."),
+                              code="phone_not_landline")
+    if found == MOBILE:
+        return str(number.national_number)
+    parts = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL).split(" ")
+    if number_type == phonenumbers.PhoneNumberType.FIXED_LINE:  # area code, then the local number
+        parts = [parts[0], "".join(parts[1:])]
+    canonical = "-".join(parts)
+    return f"{canonical}-{extension}" if extension else canonical

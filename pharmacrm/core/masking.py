@@ -18,7 +18,7 @@ def _keep(value: str, head: int, tail: int, minimum_masked: int = 4) -> str:
 
 
 def mask_phone(value: str) -> str:
-    """13812345678 → 138****5678; 010-12345678 → 010-****5678 (area code and last four stay)."""
+    """13812345678 → 138****5678; 010-65281234 → 010-****1234 (area code and last four stay)."""
     if not value:
         return ""
     area, dash, number = value.partition("-")

@@ -12,7 +12,6 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-import phonenumbers
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from stdnum import exceptions as stdnum_errors
@@ -67,18 +66,21 @@ def normalize_resident_id(raw: object) -> str:
 
 
 # --- phones ------------------------------------------------------------------------------
-
+# The numbering plan (MIIT), not a list of allocated ranges: a real doctor's new number must
+# never be refused because a metadata table lags behind the carriers.
 
 MOBILE = "mobile"
 LANDLINE = "landline"
-_LANDLINE_TYPES = {phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.TOLL_FREE,
-                   phonenumbers.PhoneNumberType.SHARED_COST, phonenumbers.PhoneNumberType.UAN}
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+#: area codes: 010 and 020–029 have three digits, all others four (0[3-9]xx)
+_LANDLINE = re.compile(r"(0(?:10|2\d)|0[3-9]\d{2})([2-9]\d{6,7})")
+_SERVICE = re.compile(r"([48]00)(\d{3})(\d{4})")  # 400/800 hotlines
 
 
 def normalize_phone(raw: object, kind: str | None = None) -> str:
     """A mainland China phone number in one canonical form.
 
-    Mobiles become ``13812345678``; landlines ``010-12345678`` (area code, number and
+    Mobiles become ``13812345678``; landlines ``010-65281234`` (area code, number and
     an optional ``-extension``); 400/800 numbers ``400-810-8888``. ``kind`` restricts
     the answer to ``MOBILE`` or ``LANDLINE``.
     """
@@ -89,28 +91,23 @@ def normalize_phone(raw: object, kind: str | None = None) -> str:
     match = _EXTENSION.search(text)
     if match and len(_normalise(text[:match.start()])) >= 10:  # an extension only after a full number
         extension, text = match.group(1), text[:match.start()]
-    try:
-        number = phonenumbers.parse(_normalise(text).replace("0086", "+86", 1), "CN")
-    except phonenumbers.NumberParseException as exc:
-        raise ValidationError(_("Enter a valid mainland China phone number."), code="phone_invalid") from exc
-    if number.country_code != 86 or not phonenumbers.is_valid_number(number):
-        raise ValidationError(_("Enter a valid mainland China phone number."), code="phone_invalid")
-    number_type = phonenumbers.number_type(number)
-    if number_type == phonenumbers.PhoneNumberType.MOBILE:
-        found = MOBILE
-    elif number_type in _LANDLINE_TYPES:
-        found = LANDLINE
+    digits = _normalise(text)
+    for prefix in ("+86", "0086"):
+        if digits.startswith(prefix):
+            digits = digits[len(prefix):]
+            if not digits.startswith("0") and not _MOBILE.fullmatch(digits):
+                digits = "0" + digits  # +86 10 6528 1234 is dialled 010-65281234 at home
+    if (mobile := _MOBILE.fullmatch(digits)) and not extension:
+        found, canonical = MOBILE, mobile.group(0)
+    elif landline := _LANDLINE.fullmatch(digits):
+        found, canonical = LANDLINE, "-".join(landline.groups())
+    elif service := _SERVICE.fullmatch(digits):
+        found, canonical = LANDLINE, "-".join(service.groups())
     else:
         raise ValidationError(_("Enter a valid mainland China phone number."), code="phone_invalid")
     if kind == MOBILE and found != MOBILE:
         raise ValidationError(_("Enter a mobile number (11 digits starting with 1)."), code="phone_not_mobile")
     if kind == LANDLINE and found != LANDLINE:
-        raise ValidationError(_("Enter a landline number with its area code, e.g. 010-12345678."),
+        raise ValidationError(_("Enter a landline number with its area code, e.g. 010-65281234."),
                               code="phone_not_landline")
-    if found == MOBILE:
-        return str(number.national_number)
-    parts = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL).split(" ")
-    if number_type == phonenumbers.PhoneNumberType.FIXED_LINE:  # area code, then the local number
-        parts = [parts[0], "".join(parts[1:])]
-    canonical = "-".join(parts)
     return f"{canonical}-{extension}" if extension else canonical

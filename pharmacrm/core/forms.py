@@ -7,6 +7,8 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from pharmacrm.core.audit import StaleVersion
+
 
 class StyledFormMixin:
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -21,8 +23,12 @@ class StyledFormMixin:
             widget.attrs["class"] = css
 
 
-def add_service_errors(form: forms.Form, error: ValidationError) -> None:
-    """Show a service's refusal on the form: under its field when the form has it, else above the form."""
+def add_service_errors(form: forms.Form, error: ValidationError | StaleVersion) -> None:
+    """Show a service's refusal on the form: under its field when the form has it, else above the form
+    (a stale version — someone else saved first — always goes above the form)."""
+    if isinstance(error, StaleVersion):
+        form.add_error(None, str(error))
+        return
     if not hasattr(error, "error_dict"):
         form.add_error(None, error)
         return

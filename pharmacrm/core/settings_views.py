@@ -195,9 +195,7 @@ def calendarday_edit(request: HttpRequest, pk: int) -> HttpResponse:
             workcalendar.update_calendar_day(
                 actor=request.user, calendar_day=obj, reason=data["reason"], expected_version=data["version"],
                 changes={"date": data["date"], "is_working_day": data["kind"] == "working", "name": data["name"]})
-        except StaleVersion as exc:
-            form.add_error(None, str(exc))
-        except ValidationError as exc:
+        except (StaleVersion, ValidationError) as exc:
             add_service_errors(form, exc)
         else:
             messages.success(request, _("Saved."))

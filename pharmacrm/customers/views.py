@@ -71,9 +71,7 @@ def institution_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.update_institution(actor=request.user, institution=institution, changes=form.cleaned_data,
                                         expected_version=form.cleaned_data.get("version"))
-        except StaleVersion as exc:
-            form.add_error(None, str(exc))
-        except ValidationError as exc:
+        except (StaleVersion, ValidationError) as exc:
             add_service_errors(form, exc)
         else:
             messages.success(request, _("Saved."))

@@ -113,9 +113,7 @@ def user_assignment(request: HttpRequest, pk: int) -> HttpResponse:
             services.update_assignment(actor=request.user, user=person, role=data["role"], team=data["team"],
                                        territories=list(data["territories"]), reason=data["reason"],
                                        expected_version=data["version"])
-        except StaleVersion as exc:
-            form.add_error(None, str(exc))
-        except ValidationError as exc:
+        except (StaleVersion, ValidationError) as exc:
             add_service_errors(form, exc)
         else:
             messages.success(request, _("Saved."))

@@ -14,6 +14,7 @@ from pharmacrm.core.models import AuditAction
 from pharmacrm.core.notifications import notify
 from pharmacrm.org.models import Division, DivisionLevel, Team, User
 from pharmacrm.org.roles import ROLE_PERMISSIONS, ROLE_SCOPE, Role, ScopeLevel
+from pharmacrm.org.scope import authorize
 
 
 def sync_role_groups() -> None:
@@ -152,6 +153,7 @@ def _other_active_admins(user: User) -> bool:
 def update_assignment(*, actor: Any, user: User, role: str, team: Team | None, territories: list[Division],
                       reason: str, expected_version: int | None = None) -> User:
     """Change what a user may see: role (→ group and scope), team and territories; audited with a reason."""
+    authorize(actor, "org.change_user")
     reason = _require_reason(reason)
     errors: dict[str, str] = {}
     if role not in Role.values:
@@ -189,6 +191,7 @@ def set_active(*, actor: Any, user: User, active: bool, reason: str) -> User:
     (the auth backend refuses inactive users) and their API token is deleted."""
     from rest_framework.authtoken.models import Token
 
+    authorize(actor, "org.change_user")
     reason = _require_reason(reason)
     if not active and user.pk == getattr(actor, "pk", None):
         raise ValidationError({"reason": _("You cannot deactivate your own account.")})

@@ -183,3 +183,14 @@ def test_a_territories_only_change_makes_older_forms_stale(client: Any, org: dic
     assert client.post(f"/org/users/{rep.pk}/assignment/", stale).status_code == 400
     rep = User.objects.get(pk=rep.pk)
     assert rep.role == "rep" and list(rep.territories.values_list("pk", flat=True)) == ["320000"]
+
+
+def test_only_people_administrators_may_call_the_services(org: dict[str, Any]) -> None:
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        services.set_active(actor=org["compliance"], user=org["rep_east"], active=False, reason="x")
+    with pytest.raises(PermissionDenied):
+        services.update_assignment(actor=org["leader"], user=org["rep_east"], role="manager",
+                                   team=org["rep_east"].team, territories=[], reason="x")
+    assert User.objects.get(pk=org["rep_east"].pk).is_active

@@ -168,10 +168,13 @@ def _field_value(obj: models.Model, field: models.Field) -> Any:
 
 
 def snapshot(obj: models.Model) -> dict[str, Any]:
+    """The audited values of a record: everything but timestamps and derived columns (search keys,
+    status badges), which are recomputed from the audited ones."""
+    skipped = {"created_at", "updated_at", *getattr(obj, "derived_fields", ())}
     return {
         field.name: _field_value(obj, field)
         for field in obj._meta.concrete_fields
-        if field.name not in ("created_at", "updated_at")
+        if field.name not in skipped
     }
 
 
@@ -218,6 +221,7 @@ def audited_update(obj: M, *, actor: Any, changes: dict[str, Any], reason: str =
         if not diff:
             return current
         update_fields = [model._meta.get_field(name).name for name in diff]
+        update_fields += getattr(model, "derived_fields", ())  # clean() may have recomputed them
         if versioned:
             current.version += 1
             update_fields.append("version")

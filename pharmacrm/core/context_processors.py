@@ -21,6 +21,9 @@ def navigation(user: Any, awaiting_approval_count: int = 0) -> list[dict[str, An
         items.append({"label": _("Institutions"), "url": reverse("customers:institution_list"), "icon": "hospital"})
     if user.has_perm("customers.view_contact"):
         items.append({"label": _("Contacts"), "url": reverse("customers:contact_list"), "icon": "person-vcard"})
+    if user.has_perm("customers.steward_institution"):
+        items.append({"label": _("Data stewardship"), "url": reverse("customers:changerequest_list"),
+                      "icon": "clipboard-check"})
     items.append({"label": _("Approvals"), "url": reverse("core:approval_list"), "icon": "check2-square",
                   "badge": awaiting_approval_count})
     items.append({"label": _("Organisation"), "url": reverse("org:team_tree"), "icon": "diagram-3"})

@@ -11,16 +11,29 @@ from pharmacrm.core.audit import StaleVersion
 
 
 class StyledFormMixin:
+    """Bootstrap classes on every widget; fields with errors are marked after validation (not in
+    ``__init__``, so subclasses can still add or remove fields before the form is cleaned)."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[call-arg]
-        for name, field in self.fields.items():  # type: ignore[attr-defined]
+        for field in self.fields.values():  # type: ignore[attr-defined]
             widget = field.widget
-            if isinstance(widget, (forms.HiddenInput, forms.CheckboxInput)):
+            if isinstance(widget, (forms.HiddenInput, forms.CheckboxInput, forms.CheckboxSelectMultiple,
+                                   forms.RadioSelect)):
                 continue
-            css = "form-select" if isinstance(widget, forms.Select) else "form-control"
-            if self.is_bound and name in self.errors:  # type: ignore[attr-defined]
-                css += " is-invalid"
-            widget.attrs["class"] = css
+            widget.attrs["class"] = "form-select" if isinstance(widget, forms.Select) else "form-control"
+
+    def full_clean(self) -> None:
+        super().full_clean()  # type: ignore[misc]
+        for name in self.errors:  # type: ignore[attr-defined]
+            if name in self.fields:  # type: ignore[attr-defined]
+                mark_invalid(self.fields[name])  # type: ignore[attr-defined]
+
+
+def mark_invalid(field: forms.Field) -> None:
+    css = field.widget.attrs.get("class", "")
+    if "is-invalid" not in css.split():
+        field.widget.attrs["class"] = f"{css} is-invalid".strip()
 
 
 def add_service_errors(form: forms.Form, error: ValidationError | StaleVersion) -> None:
@@ -35,8 +48,6 @@ def add_service_errors(form: forms.Form, error: ValidationError | StaleVersion) 
     for field, errors in error.error_dict.items():
         if field in form.fields:
             form.add_error(field, errors)
-            # StyledFormMixin marked fields when the form was built; these errors came later.
-            widget = form.fields[field].widget
-            widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
+            mark_invalid(form.fields[field])  # these errors came after the form's own validation
         else:
             form.add_error(None, errors)

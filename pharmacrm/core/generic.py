@@ -35,9 +35,15 @@ def scoped_queryset(model: type[models.Model], user: Any) -> models.QuerySet:
     return model._default_manager.visible_to(user)
 
 
-def get_visible_or_404(model: type[models.Model], user: Any, **lookup: Any) -> Any:
+def get_visible_or_404(model: type[models.Model] | models.QuerySet, user: Any, **lookup: Any) -> Any:
+    """The one record the user may see, or 404; a queryset (with select_related, say) is scoped too."""
+    if isinstance(model, models.QuerySet):
+        queryset = model & scoped_queryset(model.model, user)
+        model = model.model
+    else:
+        queryset = scoped_queryset(model, user)
     try:
-        return scoped_queryset(model, user).get(**lookup)
+        return queryset.get(**lookup)
     except (model.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404 from exc
 

@@ -66,6 +66,17 @@ class AuditedQuerySet(models.QuerySet):
         _refuse("bulk_update")
         return super().bulk_update(objs, fields, *args, **kwargs)
 
+    def update_derived(self, **values: Any) -> int:
+        """Write columns the system derives from audited data (a status badge, a search key).
+
+        They are recomputable, so they are not audited; only fields the model lists in
+        ``derived_fields`` are accepted, so this cannot become a back door for edits.
+        """
+        unknown = set(values) - set(getattr(self.model, "derived_fields", ()))
+        if unknown:
+            raise UnauditedBulkWrite(f"{self.model.__name__}: {sorted(unknown)} are not derived fields")
+        return super().update(**values)
+
 
 class ScopedQuerySet(AuditedQuerySet):
     """Base for every business model's queryset; subclasses implement visible_to."""

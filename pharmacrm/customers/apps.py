@@ -6,3 +6,6 @@ class CustomersConfig(AppConfig):
     name = "pharmacrm.customers"
     label = "customers"
     verbose_name = _("Customers")
+
+    def ready(self) -> None:
+        from pharmacrm.customers import approvals, qualification, stewardship  # noqa: F401  (handlers, policy)

@@ -1,42 +1,108 @@
-"""One FilterSet per list, shared by the UI and the API."""
+"""One FilterSet per list, shared by the UI and the API (``?search=`` in the API is ``q`` here)."""
 
 from __future__ import annotations
 
 import django_filters
-from django.db.models import Q, QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from pharmacrm.core.filters import StyledFilterSet
-from pharmacrm.customers.choices import HospitalGrade, InstitutionKind, InstitutionStatus
-from pharmacrm.customers.models import Contact, Institution
+from pharmacrm.customers import search
+from pharmacrm.customers.choices import (
+    HospitalGrade,
+    InstitutionKind,
+    InstitutionStatus,
+    LicenceKind,
+    QualificationStatus,
+    ReviewStatus,
+)
+from pharmacrm.customers.models import ChangeRequest, Contact, Institution, Licence, Tag
+from pharmacrm.org.models import Division, DivisionLevel
+from pharmacrm.org.roles import Role
+
+
+def _owners(request: object) -> QuerySet:
+    return get_user_model().objects.filter(role__in=[Role.REP, Role.ACADEMIC_REP, Role.MANAGER,
+                                                     Role.REGIONAL_MANAGER]).order_by("username")
+
+
+def _regions(request: object) -> QuerySet:
+    return Division.objects.filter(level__in=[DivisionLevel.PROVINCE, DivisionLevel.CITY]).order_by("code")
 
 
 class InstitutionFilter(StyledFilterSet):
-    q = django_filters.CharFilter(label=_("Search"), method="search", max_length=100)
+    q = django_filters.CharFilter(label=_("Search"), method="search_text", max_length=100,
+                                  help_text=_("Name, short or former name, pinyin or initials, USCC, phone"))
     kind = django_filters.ChoiceFilter(label=_("Type"), choices=InstitutionKind.choices)
     hospital_grade = django_filters.ChoiceFilter(label=_("Hospital grade"), choices=HospitalGrade.choices)
     status = django_filters.ChoiceFilter(label=_("Status"), choices=InstitutionStatus.choices)
-    province = django_filters.CharFilter(label=_("Province code"), field_name="province_code", max_length=6)
+    qualification = django_filters.ChoiceFilter(label=_("Qualification"), field_name="qualification_status",
+                                                choices=QualificationStatus.choices)
+    review = django_filters.ChoiceFilter(label=_("Review"), field_name="review_status", choices=ReviewStatus.choices)
+    region = django_filters.ModelChoiceFilter(label=_("Region"), queryset=_regions, method="in_region")
+    owner = django_filters.ModelChoiceFilter(label=_("Owner rep"), queryset=_owners, method="owned_by")
+    tag = django_filters.ModelChoiceFilter(label=_("Tag"), queryset=Tag.objects.all(), field_name="tags")
+    province = django_filters.CharFilter(label=_("Province code"), field_name="province_code", max_length=6,
+                                         widget=django_filters.widgets.forms.HiddenInput)
 
     class Meta:
         model = Institution
-        fields = ["q", "kind", "hospital_grade", "status", "province"]
+        fields = ["q", "kind", "hospital_grade", "status", "qualification", "review", "region", "owner", "tag",
+                  "province"]
 
-    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(Q(name__startswith=value) | Q(short_name__startswith=value) | Q(name__contains=value))
+    def search_text(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return search.search_institutions(queryset, value, getattr(self.request, "user", None))
+
+    def in_region(self, queryset: QuerySet, name: str, value: Division) -> QuerySet:
+        if value.level == DivisionLevel.PROVINCE:
+            return queryset.filter(province_code=value.code)
+        return queryset.filter(city_code=value.code)
+
+    def owned_by(self, queryset: QuerySet, name: str, value: object) -> QuerySet:
+        return queryset.filter(owner=value) | queryset.filter(academic_owner=value)
 
 
 class ContactFilter(StyledFilterSet):
-    q = django_filters.CharFilter(label=_("Search"), method="search", max_length=50)
-    institution = django_filters.NumberFilter(label=_("Institution"), field_name="institution_id")
+    q = django_filters.CharFilter(label=_("Search"), method="search_text", max_length=50,
+                                  help_text=_("Name, pinyin or initials, mobile"))
+    institution = django_filters.NumberFilter(label=_("Institution"), field_name="institution_id",
+                                              widget=django_filters.widgets.forms.HiddenInput)
+    key = django_filters.BooleanFilter(label=_("Key contacts only"), field_name="is_key_contact",
+                                       widget=django_filters.widgets.BooleanWidget)
 
     class Meta:
         model = Contact
-        fields = ["q", "institution"]
+        fields = ["q", "institution", "key"]
 
-    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        value = value.strip()
-        return queryset.filter(name__startswith=value) if value else queryset
+    def search_text(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return search.search_contacts(queryset, value, getattr(self.request, "user", None))
+
+
+class LicenceFilter(StyledFilterSet):
+    kind = django_filters.ChoiceFilter(label=_("Type"), choices=LicenceKind.choices)
+    review = django_filters.ChoiceFilter(label=_("Review"), field_name="review_status", choices=ReviewStatus.choices)
+    ends_before = django_filters.DateFilter(label=_("Valid until on or before"), field_name="valid_to",
+                                            lookup_expr="lte",
+                                            widget=django_filters.widgets.forms.DateInput(attrs={"type": "date"}))
+    institution = django_filters.NumberFilter(label=_("Institution"), field_name="institution_id",
+                                              widget=django_filters.widgets.forms.HiddenInput)
+
+    class Meta:
+        model = Licence
+        fields = ["kind", "review", "ends_before", "institution"]
+
+
+class ChangeRequestFilter(StyledFilterSet):
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=ReviewStatus.choices)
+    overdue = django_filters.BooleanFilter(label=_("Overdue only"), method="only_overdue",
+                                           widget=django_filters.widgets.BooleanWidget)
+
+    class Meta:
+        model = ChangeRequest
+        fields = ["status", "overdue"]
+
+    def only_overdue(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        from pharmacrm.core import policy
+
+        return queryset.overdue(policy.today()) if value else queryset

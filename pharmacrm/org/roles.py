@@ -56,39 +56,43 @@ SECOND_FACTOR_ROLES = {Role.ADMIN}
 #: roles that read the whole audit trail (the audit search page)
 AUDIT_READER_ROLES = {Role.COMPLIANCE, Role.ADMIN}
 
-#: roles that see personal data unmasked (later issues enforce masking)
+#: roles that may reveal a contact's personal data (each reveal audited) and export it unmasked
 UNMASKED_PERSONAL_DATA_ROLES = {Role.STEWARD, Role.COMPLIANCE, Role.ADMIN}
+
+#: read access to customer master data, for every role that works with customers
+CUSTOMER_READ = {"customers.view_institution", "customers.view_contact", "customers.view_licence",
+                 "customers.view_changerequest", "customers.view_affiliation", "customers.view_consent"}
+#: what a field role does to the customers it owns: keep them current, add contacts, licences and consents;
+#: reveal the personal data of its own contacts (audited) to call them
+CUSTOMER_FIELD_WORK = CUSTOMER_READ | {"customers.add_institution", "customers.change_institution",
+                                       "customers.add_contact", "customers.change_contact",
+                                       "customers.view_contact_personal_data"}
+#: the data steward's rights (seed 003 二: 客户信息管理)
+CUSTOMER_STEWARDSHIP = CUSTOMER_FIELD_WORK | {"customers.delete_institution", "customers.delete_contact",
+                                              "customers.export_institution", "customers.steward_institution",
+                                              "customers.review_licence", "customers.import_institution"}
 
 #: model permissions per role: "app_label.codename" (checked by services via authorize())
 ROLE_PERMISSIONS: dict[str, set[str]] = {
-    Role.REP: {"customers.view_institution", "customers.change_institution", "customers.view_contact",
-               "customers.change_contact", "customers.add_contact"},
-    Role.ACADEMIC_REP: {"customers.view_institution", "customers.view_contact", "customers.change_contact",
-                        "customers.add_contact"},
-    Role.MANAGER: {"customers.view_institution", "customers.change_institution", "customers.view_contact",
-                   "customers.change_contact", "customers.add_contact", "customers.export_institution",
-                   "org.add_accountrequest",
-                   "org.view_accountrequest"},
-    Role.REGIONAL_MANAGER: {"customers.view_institution", "customers.change_institution",
-                            "customers.view_contact", "customers.change_contact", "customers.export_institution",
-                            "org.add_accountrequest",
-                            "org.view_accountrequest"},
-    Role.STEWARD: {"customers.view_institution", "customers.add_institution", "customers.change_institution",
-                   "customers.delete_institution", "customers.view_contact", "customers.add_contact",
-                   "customers.change_contact", "customers.delete_contact", "customers.export_institution"},
-    Role.KEY_ACCOUNT: {"customers.view_institution", "customers.view_contact"},
-    Role.MARKETING: {"customers.view_institution", "customers.view_contact", "customers.export_institution"},
-    Role.LEGAL: {"customers.view_institution", "customers.view_contact"},
-    Role.FINANCE: {"customers.view_institution", "customers.view_contact"},
-    Role.COMPLIANCE: {"customers.view_institution", "customers.view_contact", "customers.export_institution",
-                      "core.view_auditentry", "core.export_auditentry", "org.view_user"},
-    Role.PHARMACOVIGILANCE: {"customers.view_institution", "customers.view_contact"},
-    Role.LEADER: {"customers.view_institution", "customers.view_contact", "customers.export_institution",
-                  "org.view_accountrequest", "org.view_user"},
-    Role.ADMIN: {"customers.view_institution", "customers.add_institution", "customers.change_institution",
-                 "customers.delete_institution", "customers.view_contact", "customers.add_contact",
-                 "customers.change_contact", "customers.delete_contact", "customers.export_institution",
-                 "core.view_auditentry", "core.export_auditentry", "core.change_policyvalue",
-                 "core.change_calendarday", "org.add_accountrequest", "org.view_accountrequest",
-                 "org.approve_accountrequest", "org.change_user", "org.view_user"},
+    Role.REP: CUSTOMER_FIELD_WORK,
+    # academic reps cover the same hospitals for medical information; they do not create customers
+    Role.ACADEMIC_REP: CUSTOMER_READ | {"customers.change_contact", "customers.add_contact",
+                                        "customers.view_contact_personal_data"},
+    Role.MANAGER: CUSTOMER_FIELD_WORK | {"customers.export_institution", "org.add_accountrequest",
+                                         "org.view_accountrequest"},
+    Role.REGIONAL_MANAGER: CUSTOMER_FIELD_WORK | {"customers.export_institution", "org.add_accountrequest",
+                                                  "org.view_accountrequest"},
+    Role.STEWARD: CUSTOMER_STEWARDSHIP,
+    Role.KEY_ACCOUNT: CUSTOMER_READ | {"customers.view_contact_personal_data"},
+    Role.MARKETING: CUSTOMER_READ | {"customers.export_institution"},
+    Role.LEGAL: set(CUSTOMER_READ),
+    Role.FINANCE: set(CUSTOMER_READ),
+    Role.COMPLIANCE: CUSTOMER_READ | {"customers.export_institution", "customers.view_contact_personal_data",
+                                      "core.view_auditentry", "core.export_auditentry", "org.view_user"},
+    Role.PHARMACOVIGILANCE: set(CUSTOMER_READ),
+    Role.LEADER: CUSTOMER_READ | {"customers.export_institution", "org.view_accountrequest", "org.view_user"},
+    Role.ADMIN: CUSTOMER_STEWARDSHIP | {
+        "core.view_auditentry", "core.export_auditentry", "core.change_policyvalue", "core.change_calendarday",
+        "org.add_accountrequest", "org.view_accountrequest", "org.approve_accountrequest", "org.change_user",
+        "org.view_user"},
 }

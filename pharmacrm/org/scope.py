@@ -77,21 +77,27 @@ def _resolve(user: Any) -> Scope:
     )
 
 
-def scope_filter(scope: Scope, *, owner: str, team: str | None = None, province: str | None = None,
-                 city: str | None = None, district: str | None = None) -> Q | None:
+def scope_filter(scope: Scope, *, owner: str | tuple[str, ...], team: str | None = None,
+                 province: str | None = None, city: str | None = None, district: str | None = None) -> Q | None:
     """The Q a scoped model applies, given the names of its owner/team/territory fields.
 
-    Returns None for "everything". Owner always sees their own rows.
+    Returns None for "everything". Owner always sees their own rows. A record
+    with several owners (a commercial and an academic rep covering the same
+    hospital) names each owner field; any of them makes the row "own".
     """
     if scope.everything:
         return None
     if scope.nothing or scope.user_id is None:
         return Q(pk__in=[])
-    condition = Q(**{owner: scope.user_id})
+    owners = (owner,) if isinstance(owner, str) else owner
+    condition = Q()
+    for name in owners:
+        condition |= Q(**{name: scope.user_id})
     if scope.level == ScopeLevel.TEAM:
         if team:
             condition |= Q(**{f"{team}__in": scope.team_ids})
-        condition |= Q(**{f"{owner}__in": scope.member_ids})
+        for name in owners:
+            condition |= Q(**{f"{name}__in": scope.member_ids})
     elif scope.level == ScopeLevel.REGION:
         if province and scope.province_codes:
             condition |= Q(**{f"{province}__in": scope.province_codes})

@@ -45,12 +45,12 @@ def test_optimistic_locking_with_if_match(api_client: Any, org: dict[str, Any]) 
     api_client.force_authenticate(org["steward"])
     url = f"/api/v1/institutions/{org['institution_east'].pk}/"
     etag = api_client.get(url)["ETag"]
-    first = api_client.patch(url, {"phone": "021-1"}, format="json", HTTP_IF_MATCH=etag)
+    first = api_client.patch(url, {"phone": "021-64041991"}, format="json", HTTP_IF_MATCH=etag)
     assert first.status_code == 200 and first["ETag"] != etag
-    stale = api_client.patch(url, {"phone": "021-2"}, format="json", HTTP_IF_MATCH=etag)
+    stale = api_client.patch(url, {"phone": "021-64041992"}, format="json", HTTP_IF_MATCH=etag)
     assert stale.status_code == 412
     assert stale.json()["error"]["code"] == "stale_version"
-    assert Institution.objects.get(pk=org["institution_east"].pk).phone == "021-1"
+    assert Institution.objects.get(pk=org["institution_east"].pk).phone == "021-64041991"
     assert AuditEntry.objects.for_object(org["institution_east"]).filter(action="update").count() == 1
 
 

@@ -49,11 +49,11 @@ def test_nothing_changed_writes_no_entry(org: dict[str, Any]) -> None:
 
 def test_stale_version_is_refused_and_not_applied(org: dict[str, Any]) -> None:
     institution = org["institution_east"]
-    update_institution(actor=org["steward"], institution=institution, changes={"phone": "1"}, expected_version=1)
+    update_institution(actor=org["steward"], institution=institution, changes={"phone": "021-64041991"}, expected_version=1)
     with pytest.raises(StaleVersion):
         update_institution(actor=org["steward"], institution=Institution.objects.get(pk=institution.pk),
-                           changes={"phone": "2"}, expected_version=1)
-    assert Institution.objects.get(pk=institution.pk).phone == "1"
+                           changes={"phone": "021-64041992"}, expected_version=1)
+    assert Institution.objects.get(pk=institution.pk).phone == "021-64041991"
 
 
 def test_bulk_writes_outside_the_audit_helpers_are_refused(org: dict[str, Any]) -> None:

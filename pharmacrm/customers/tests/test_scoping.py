@@ -51,6 +51,9 @@ def test_rep_cannot_fetch_other_by_api(api_client: Any, org: dict[str, Any]) -> 
                             format="json").status_code == 404
 
 
+NAME = 2  # column of the institution's name in the export (after ID and customer code)
+
+
 def export_rows(client: Any, **params: str) -> list[list[str]]:
     import csv
 
@@ -69,14 +72,14 @@ def test_export_holds_only_what_the_user_may_see(client: Any, org: dict[str, Any
 
     login(client, org["manager_east"])
     assert "format=csv" in client.get("/customers/institutions/").content.decode()
-    names = [row[1] for row in export_rows(client)[1:]]
+    names = [row[NAME] for row in export_rows(client)[1:]]
     assert names == ["复旦大学附属中山医院"]
     entry = AuditEntry.objects.filter(action="export", actor=org["manager_east"]).get()
     assert entry.changes["model"] == "customers.Institution"
 
     login(client, org["steward"])
-    assert sorted(row[1] for row in export_rows(client)[1:]) == ["四川大学华西医院", "复旦大学附属中山医院"]
-    assert [row[1] for row in export_rows(client, q="华西")[1:]] == ["四川大学华西医院"]  # filters apply
+    assert sorted(row[NAME] for row in export_rows(client)[1:]) == ["四川大学华西医院", "复旦大学附属中山医院"]
+    assert [row[NAME] for row in export_rows(client, q="华西")[1:]] == ["四川大学华西医院"]  # filters apply
 
 
 def test_export_with_bad_filters_is_a_clear_400(client: Any, org: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ from pharmacrm.customers.models import Institution
 def _form(institution: Institution, **changes: Any) -> dict[str, Any]:
     data = {"name": institution.name, "short_name": "", "kind": institution.kind,
             "hospital_grade": institution.hospital_grade, "status": institution.status, "address": "",
-            "phone": "", "version": institution.version}
+            "phone": "", "division": institution.division_id, "version": institution.version}
     data.update(changes)
     return data
 
@@ -42,12 +42,12 @@ def test_bad_input_shows_inline_errors_and_writes_nothing(client: Any, org: dict
 def test_stale_edit_is_refused(client: Any, org: dict[str, Any]) -> None:
     institution = org["institution_east"]
     login(client, org["rep_east"])
-    stale = _form(institution, phone="1")
-    client.post(f"/customers/institutions/{institution.pk}/edit/", _form(institution, phone="2"))
+    stale = _form(institution, phone="021-64041991")
+    client.post(f"/customers/institutions/{institution.pk}/edit/", _form(institution, phone="021-64041992"))
     response = client.post(f"/customers/institutions/{institution.pk}/edit/", stale)
     assert response.status_code == 400
     institution.refresh_from_db()
-    assert institution.phone == "2"
+    assert institution.phone == "021-64041992"
 
 
 def test_out_of_scope_and_view_only_roles_cannot_edit(client: Any, org: dict[str, Any]) -> None:
@@ -55,6 +55,6 @@ def test_out_of_scope_and_view_only_roles_cannot_edit(client: Any, org: dict[str
     assert client.get(f"/customers/institutions/{org['institution_east'].pk}/edit/").status_code == 404
     login(client, org["leader"])
     assert client.post(f"/customers/institutions/{org['institution_east'].pk}/edit/",
-                       _form(org["institution_east"], phone="1")).status_code == 403
+                       _form(org["institution_east"], phone="021-64041991")).status_code == 403
     org["institution_east"].refresh_from_db()
     assert org["institution_east"].phone == ""

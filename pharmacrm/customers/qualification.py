@@ -138,15 +138,29 @@ class Qualification:
     kinds: list[KindStatus] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Rules:
+    """The policy in force on a day, read once for a batch (seeding, imports, the daily job)."""
+
+    required: dict[str, list[str]]
+    window: int
+
+    @classmethod
+    def on(cls, day: datetime.date) -> Rules:
+        required = {kind: required_kinds(kind, day) for kind in InstitutionKind.values}
+        return cls(required, max(warning_days(day), default=0))
+
+
 def evaluate(institution: Institution, on: datetime.date | None = None,
-             licences: list[Licence] | None = None) -> Qualification:
+             licences: list[Licence] | None = None, rules: Rules | None = None) -> Qualification:
     """The qualification an institution's licences give it on a day."""
     on = on or policy.today()
     if licences is None:
         licences = list(Licence.objects.filter(institution_id=institution.pk))  # internal: status of the record
-    window = max(warning_days(on), default=0)
+    rules = rules or Rules.on(on)
+    window = rules.window
     kinds: list[KindStatus] = []
-    for kind in required_kinds(institution.kind, on):
+    for kind in rules.required.get(institution.kind, []):
         same = [licence for licence in licences if licence.kind == kind]
         in_force = [licence for licence in same if _in_force(licence, on)]
         if in_force:

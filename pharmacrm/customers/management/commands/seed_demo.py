@@ -13,6 +13,7 @@ one transaction per chunk, so 100k institutions take a few minutes.
 
 from __future__ import annotations
 
+import datetime
 import random
 import time
 from collections import defaultdict
@@ -22,11 +23,27 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from stdnum.cn import uscc
 
+from pharmacrm.core import hanzi, policy
 from pharmacrm.core.audit import audited_bulk_create, audited_update
 from pharmacrm.core.models import AuditEntry
-from pharmacrm.customers.choices import ContactTitle, HospitalGrade, InstitutionKind, InstitutionStatus
-from pharmacrm.customers.models import Contact, Institution
+from pharmacrm.customers import qualification, search
+from pharmacrm.customers.choices import (
+    HOSPITAL_KINDS,
+    ContactTitle,
+    DecisionRole,
+    HospitalGrade,
+    InstitutionKind,
+    InstitutionStatus,
+    LicenceKind,
+    ProductAwareness,
+    ProductCategory,
+    PurchaseFrequency,
+    ReviewStatus,
+    SourceChannel,
+)
+from pharmacrm.customers.models import Affiliation, Contact, Institution, Licence
 from pharmacrm.org.models import Division, DivisionLevel, Team, User
 from pharmacrm.org.roles import Role
 from pharmacrm.org.services import create_team, create_user
@@ -147,6 +164,30 @@ STATUS_WEIGHTS: list[tuple[str, int]] = [
     (InstitutionStatus.TERMINATED, 4),
 ]
 
+SOURCE_WEIGHTS: list[tuple[str, int]] = [
+    (SourceChannel.REP_DEVELOPED, 50), (SourceChannel.REFERRAL, 10), (SourceChannel.TENDER, 15),
+    (SourceChannel.DISTRIBUTOR, 15), (SourceChannel.EVENT, 5), (SourceChannel.INBOUND, 5),
+]
+#: typical beds per hospital grade (scaled ±50% per hospital)
+BED_COUNTS = {HospitalGrade.GRADE_3A: 1500, HospitalGrade.GRADE_3B: 900, HospitalGrade.GRADE_3: 700,
+              HospitalGrade.GRADE_2A: 400, HospitalGrade.GRADE_2B: 250, HospitalGrade.GRADE_2: 200,
+              HospitalGrade.GRADE_1: 60, HospitalGrade.UNGRADED: 40}
+#: public institutions register with 12… (事业单位), companies with 91…
+PUBLIC_KINDS = {InstitutionKind.PUBLIC_HOSPITAL, InstitutionKind.COMMUNITY_CENTER, InstitutionKind.TOWNSHIP_HOSPITAL,
+                InstitutionKind.VILLAGE_CLINIC}
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+LICENCE_PREFIXES = {LicenceKind.BUSINESS: "", LicenceKind.DRUG_TRADING: "药经", LicenceKind.MEDICAL_INSTITUTION: "PDY",
+                    LicenceKind.PURCHASE_AUTHORIZATION: "WT", LicenceKind.QUALITY_AGREEMENT: "ZB",
+                    LicenceKind.OTHER: "QT"}
+LICENCE_ISSUERS = {LicenceKind.BUSINESS: "市场监督管理局", LicenceKind.DRUG_TRADING: "药品监督管理局",
+                   LicenceKind.MEDICAL_INSTITUTION: "卫生健康委员会", LicenceKind.PURCHASE_AUTHORIZATION: "",
+                   LicenceKind.QUALITY_AGREEMENT: "", LicenceKind.OTHER: ""}
+DRUG_CATEGORIES = (ProductCategory.CHEMICAL, ProductCategory.TCM_PATENT, ProductCategory.BIOLOGICAL)
+DECISION_ROLES = {ContactTitle.CHIEF_PHYSICIAN: DecisionRole.DECISION_MAKER,
+                  ContactTitle.ASSOCIATE_CHIEF_PHYSICIAN: DecisionRole.INFLUENCER,
+                  ContactTitle.ATTENDING_PHYSICIAN: DecisionRole.USER, ContactTitle.RESIDENT: DecisionRole.USER,
+                  ContactTitle.CHIEF_PHARMACIST: DecisionRole.DECISION_MAKER, ContactTitle.PURCHASING: DecisionRole.PURCHASER}
+
 
 def _weighted(pairs: list[tuple[Any, int]]) -> tuple[list[Any], list[int]]:
     values = [value for value, _weight in pairs]
@@ -228,6 +269,10 @@ class Generator:
     chains: dict[str, list[tuple[Institution, str]]] = field(default_factory=lambda: defaultdict(list))
 
     def __post_init__(self) -> None:
+        self.today = policy.today()
+        self.rules = qualification.Rules.on(self.today)
+        self.sources = _weighted(SOURCE_WEIGHTS)
+        self.academics = {user.team_id: user for user in User.objects.filter(role=Role.ACADEMIC_REP)}
         self.kinds = _weighted(KIND_WEIGHTS)
         self.grades = _weighted(PUBLIC_GRADES)
         self.statuses = _weighted(STATUS_WEIGHTS)
@@ -328,13 +373,64 @@ class Generator:
             name = city_short + rng.choice(BRANDS) + rng.choice(DISTRIBUTOR_SUFFIXES)
         else:
             name = district.city + (district.name if district.rural else "") + rng.choice(OTHER_NAMES)
+        status = self.pick(self.statuses)
+        hospital = kind in HOSPITAL_KINDS
         institution = Institution(
             name=self.unique(name, district), short_name=short_name, kind=kind, hospital_grade=grade,
-            status=self.pick(self.statuses), parent=parent, division_id=district.code,
+            status=status, parent=parent, division_id=district.code,
             province_code=district.code[:2] + "0000", city_code=district.code[:4] + "00",
             address=self.address(district, road), phone=self.landline(district), owner=owner.user, team_id=owner.user.team_id,
+            uscc=self.uscc(district, kind) if rng.random() < 0.8 else "",
+            legal_representative=self.person_name()[0] if kind != InstitutionKind.CHAIN_STORE else "",
+            bed_count=BED_COUNTS.get(grade, 20) * rng.randint(5, 15) // 10 if hospital else None,
+            annual_outpatient_visits=BED_COUNTS.get(grade, 20) * rng.randint(300, 900) if hospital else None,
+            source_channel=self.pick(self.sources),
+            first_cooperation_date=(self.today - datetime.timedelta(days=rng.randint(30, 365 * 9))
+                                    if status != InstitutionStatus.PROSPECT else None),
+            purchase_frequency=rng.choice(PurchaseFrequency.values) if status == InstitutionStatus.ACTIVE else "",
+            product_awareness=(ProductAwareness.REGULAR if status == InstitutionStatus.ACTIVE
+                               else rng.choice(ProductAwareness.values)),
+            academic_owner=self.academic_for(owner.user) if hospital else None,
         )
+        institution.search_key = search.institution_key(institution)
         return institution
+
+    def uscc(self, district: District, kind: str) -> str:
+        """A valid 统一社会信用代码: 12 (public institution) or 91 (company), the district, a random body."""
+        body = ("12" if kind in PUBLIC_KINDS else "91") + district.code + "".join(
+            self.rng.choice(USCC_ALPHABET) for _ in range(9))
+        return body + uscc.calc_check_digit(body)
+
+    def academic_for(self, owner: User) -> User | None:
+        return self.academics.get(owner.team_id) if self.rng.random() < 0.5 else None
+
+    def licences(self, institution: Institution) -> list[Licence]:
+        """The institution's required licences, mostly approved and valid; some expiring, expired,
+        pending or missing, so every qualification badge shows up in the demo."""
+        rng, today = self.rng, self.today
+        result = []
+        for kind in self.rules.required.get(institution.kind, []):
+            roll = rng.random()
+            if roll < 0.04:
+                continue  # missing
+            valid_to = today + datetime.timedelta(days=rng.randint(91, 5 * 365))
+            if roll < 0.10:
+                valid_to = today + datetime.timedelta(days=rng.randint(1, 90))
+            elif roll < 0.14:
+                valid_to = today - datetime.timedelta(days=rng.randint(1, 400))
+            review = ReviewStatus.PENDING if 0.14 <= roll < 0.17 else ReviewStatus.APPROVED
+            verification = kind == LicenceKind.MEDICAL_INSTITUTION
+            result.append(Licence(
+                institution=institution, kind=kind, number=f"{LICENCE_PREFIXES[kind]}{rng.randrange(10**10):010d}",
+                issuer=LICENCE_ISSUERS[kind], valid_from=valid_to - datetime.timedelta(days=5 * 365),
+                valid_to=None if verification else valid_to, next_verification_on=valid_to if verification else None,
+                categories=list(DRUG_CATEGORIES) if kind == LicenceKind.DRUG_TRADING else [],
+                purchaser_name=self.person_name()[0] if kind == LicenceKind.PURCHASE_AUTHORIZATION else "",
+                review_status=review,
+            ))
+        result_status = qualification.evaluate(institution, today, result, self.rules)
+        institution.qualification_status, institution.qualification_until = result_status.status, result_status.until
+        return result
 
     def chain_for(self, district: District) -> tuple[Institution, str]:
         same_province = self.chains.get(district.code[:2])
@@ -368,8 +464,16 @@ class Generator:
                 department, title = "办公室", ContactTitle.OTHER
             else:
                 department, title = rng.choice(CLINICAL_DEPARTMENTS), rng.choice(PHYSICIAN_TITLES)
-            yield Contact(name=name, gender=gender, institution=institution, department=department, title=title,
-                          mobile=self.mobile())
+            contact = Contact(name=name, gender=gender, institution=institution, department=department, title=title,
+                              mobile=self.mobile(), is_key_contact=index == 0 and rng.random() < 0.5,
+                              decision_role=DECISION_ROLES.get(title, ""))
+            contact.search_key = search.contact_key(contact)
+            yield contact
+
+
+def index_terms_of(row: Any, texts: Any) -> list[str]:
+    names, identifiers = texts(row)
+    return hanzi.index_terms(*names, identifiers=identifiers)
 
 
 # --- command ---------------------------------------------------------------------------------
@@ -400,21 +504,17 @@ class Command(BaseCommand):
         institutions = contacts = 0
         hq_count = min(scale, max(1, round(scale * 0.006)))
         with transaction.atomic():
-            headquarters = audited_bulk_create(
-                Institution, [generator.institution(InstitutionKind.CHAIN_HQ) for _ in range(hq_count)],
-                actor=steward, reason="demo data")
+            headquarters = self.insert_batch(generator, steward, [
+                generator.institution(InstitutionKind.CHAIN_HQ) for _ in range(hq_count)])
             for hq in headquarters:
                 generator.chains[hq.province_code[:2]].append((hq, hq.short_name))
-            contacts += len(audited_bulk_create(
-                Contact, [c for hq in headquarters for c in generator.contacts(hq)], actor=steward, reason="demo data"))
+            contacts += self.insert_contacts(generator, steward, headquarters)
         institutions += len(headquarters)
         while institutions < scale:
             size = min(CHUNK, scale - institutions)
             with transaction.atomic():
-                rows = audited_bulk_create(Institution, [generator.institution() for _ in range(size)],
-                                           actor=steward, reason="demo data")
-                contacts += len(audited_bulk_create(
-                    Contact, [c for row in rows for c in generator.contacts(row)], actor=steward, reason="demo data"))
+                rows = self.insert_batch(generator, steward, [generator.institution() for _ in range(size)])
+                contacts += self.insert_contacts(generator, steward, rows)
             institutions += len(rows)
             if scale > CHUNK:
                 self.stdout.write(f"  … {institutions}/{scale} institutions ({time.monotonic() - started:.0f} s)")
@@ -425,6 +525,27 @@ class Command(BaseCommand):
             f"{contacts} contacts, {AuditEntry.objects.count() - audit_before} audit entries "
             f"in {elapsed:.1f} s (seed {seed})"))
         self.stdout.write(f"demo logins: {', '.join(u.username for u in DEMO_USERS)} — password {DEMO_PASSWORD}")
+
+    def insert_batch(self, generator: Generator, steward: User, batch: list[Institution]) -> list[Institution]:
+        """Institutions with their licences (status derived before insert) and their search index rows."""
+        licences = {id(row): generator.licences(row) for row in batch}
+        rows = audited_bulk_create(Institution, batch, actor=steward, reason="demo data")
+        for row in rows:
+            for licence in licences[id(row)]:
+                licence.institution = row
+        audited_bulk_create(Licence, [licence for row in rows for licence in licences[id(row)]], actor=steward,
+                            reason="demo data")
+        search.INSTITUTION_INDEX.replace((row.pk, index_terms_of(row, search.institution_texts)) for row in rows)
+        return rows
+
+    def insert_contacts(self, generator: Generator, steward: User, institutions: list[Institution]) -> int:
+        rows = audited_bulk_create(Contact, [c for row in institutions for c in generator.contacts(row)],
+                                   actor=steward, reason="demo data")
+        audited_bulk_create(Affiliation, [Affiliation(contact=row, institution_id=row.institution_id,
+                                                      department=row.department, title=row.title) for row in rows],
+                            actor=steward, reason="demo data")
+        search.CONTACT_INDEX.replace((row.pk, index_terms_of(row, search.contact_texts)) for row in rows)
+        return len(rows)
 
     def create_org(self) -> dict[str, User]:
         """Teams and demo users; existing ones (same name / username) are reused."""

@@ -165,13 +165,15 @@ def _flips(units: list[tuple[str, str]]) -> Iterator[dict[int, str]]:
                 yield dict(zip(indexes, alternatives, strict=True))
 
 
-def readings(text: str) -> list[Reading]:
+@functools.lru_cache(maxsize=4096)
+def readings(text: str) -> tuple[Reading, ...]:
     """pypinyin's reading of a normalized text first, then up to ``MAX_READINGS - 1`` variants.
 
     Variants replace the reading of listed polyphones, one at a time before two at a time,
     so with one or two polyphones every combination is there and either reading of
     重庆市长寿区 (chong…chang) matches. Initials equal pypinyin's ``Style.FIRST_LETTER``
-    (an ASCII run stays whole there too).
+    (an ASCII run stays whole there too). Cached briefly, so that a row's ``search_key``
+    and ``index_terms`` read its names once.
     """
     units = _units(text)
     syllables = [syllable for _, syllable in units]
@@ -182,7 +184,7 @@ def readings(text: str) -> list[Reading]:
         for index, syllable in flip.items():
             variant[index], variant_initials[index] = syllable, syllable[0]
         result.append(Reading(tuple(variant), "".join(variant_initials)))
-    return result
+    return tuple(result)
 
 
 def clip(term: str) -> str:

@@ -101,14 +101,18 @@ class TabularError(Exception):
     def __repr__(self) -> str:
         return f"TabularError({self.code!r}, {self.params!r})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Survive pickling, so a background import job can hand the error back to the page."""
+        return (type(self), (self.code, self.template), {"items": self.items, "params": self.params})
+
 
 @dataclass(frozen=True, slots=True)
 class Row:
     """One data row. ``number`` is the row number the user sees in Excel (the header is
     usually row 1); ``values`` has exactly one stripped string per header; indexes in
     ``formula_columns`` hold a formula (its text is the value); ``overflow`` says the row
-    has values right of the last header, which in a CSV usually means an unquoted
-    delimiter shifted the row."""
+    has a value right of the last header (in a workbook: in the next column), which in a
+    CSV usually means an unquoted delimiter shifted the row."""
 
     number: int
     values: list[str]

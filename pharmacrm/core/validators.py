@@ -77,6 +77,23 @@ _LANDLINE = re.compile(r"(0(?:10|2\d)|0[3-9]\d{2})([2-9]\d{6,7})")
 _SERVICE = re.compile(r"([48]00)(\d{3})(\d{4})")  # 400/800 hotlines
 
 
+def _parse_number(text: str, extension: str = "") -> tuple[str, str, str] | None:
+    """(kind, canonical number, extension) when ``text`` is one number, else None."""
+    digits = _normalise(text)
+    for prefix in ("+86", "0086"):
+        if digits.startswith(prefix):
+            digits = digits[len(prefix):]
+            if not digits.startswith("0") and not _MOBILE.fullmatch(digits):
+                digits = "0" + digits  # +86 10 6528 1234 is dialled 010-65281234 at home
+    if (mobile := _MOBILE.fullmatch(digits)) and not extension:
+        return MOBILE, mobile.group(0), ""
+    if landline := _LANDLINE.fullmatch(digits):
+        return LANDLINE, "-".join(landline.groups()), extension
+    if service := _SERVICE.fullmatch(digits):
+        return LANDLINE, "-".join(service.groups()), extension
+    return None
+
+
 def normalize_phone(raw: object, kind: str | None = None) -> str:
     """A mainland China phone number in one canonical form.
 
@@ -87,24 +104,14 @@ def normalize_phone(raw: object, kind: str | None = None) -> str:
     text = unicodedata.normalize("NFKC", str(raw or "")).strip()
     if not text:
         raise ValidationError(_("Enter a phone number."), code="phone_empty")
-    extension = ""
+    parsed = _parse_number(text)
     match = _EXTENSION.search(text)
-    if match and len(_normalise(text[:match.start()])) >= 10:  # an extension only after a full number
-        extension, text = match.group(1), text[:match.start()]
-    digits = _normalise(text)
-    for prefix in ("+86", "0086"):
-        if digits.startswith(prefix):
-            digits = digits[len(prefix):]
-            if not digits.startswith("0") and not _MOBILE.fullmatch(digits):
-                digits = "0" + digits  # +86 10 6528 1234 is dialled 010-65281234 at home
-    if (mobile := _MOBILE.fullmatch(digits)) and not extension:
-        found, canonical = MOBILE, mobile.group(0)
-    elif landline := _LANDLINE.fullmatch(digits):
-        found, canonical = LANDLINE, "-".join(landline.groups())
-    elif service := _SERVICE.fullmatch(digits):
-        found, canonical = LANDLINE, "-".join(service.groups())
-    else:
+    if parsed is None and match and len(_normalise(text[:match.start()])) >= 10:
+        # not a number as a whole: maybe a full number and an extension (010-65281234 转 8001)
+        parsed = _parse_number(text[:match.start()], extension=match.group(1))
+    if parsed is None:
         raise ValidationError(_("Enter a valid mainland China phone number."), code="phone_invalid")
+    found, canonical, extension = parsed
     if kind == MOBILE and found != MOBILE:
         raise ValidationError(_("Enter a mobile number (11 digits starting with 1)."), code="phone_not_mobile")
     if kind == LANDLINE and found != LANDLINE:

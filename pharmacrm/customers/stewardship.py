@@ -172,8 +172,8 @@ def _relations() -> list[tuple[type[models.Model], str]]:
     """Every foreign key that points at an institution (this app's and later apps'), but the merge marker."""
     found = []
     for relation in Institution._meta.related_objects:
-        if relation.many_to_many or relation.one_to_one or not relation.concrete:
-            continue
+        if relation.many_to_many or relation.one_to_one or relation.related_model._meta.auto_created:
+            continue  # tags (an auto-created M2M table) are merged as a set, below
         if relation.related_model is Institution and relation.field.name == "merged_into":
             continue
         found.append((relation.related_model, relation.field.name))

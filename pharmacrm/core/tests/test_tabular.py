@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import datetime
 import io
+import pickle
 import zipfile
 from typing import Any
 
@@ -131,6 +132,13 @@ def test_bytes_no_encoding_can_read_are_refused_with_their_position() -> None:
     assert error.params == {"offset": 19, "line": 3}
     with translation.override("en"):
         assert "offset 19 (line 3)" in str(error)
+
+
+def test_an_error_survives_pickling_for_background_jobs() -> None:
+    error = pickle.loads(pickle.dumps(refusal(b"a,b\n\x80\xff\n")))
+    assert error.code == "encoding" and error.params["line"] == 2
+    with translation.override("en"):
+        assert "line 2" in str(error)
 
 
 def test_damaged_utf8_is_refused_rather_than_read_as_gb18030_mojibake() -> None:

@@ -306,6 +306,9 @@ SPECTACULAR_SETTINGS = {
         "InstitutionStatusEnum": "pharmacrm.customers.choices.InstitutionStatus",
         "ApprovalStatusEnum": "pharmacrm.core.models.ApprovalStatus",
         "AccountRequestStatusEnum": "pharmacrm.org.models.AccountRequest.Status",
+        "ReviewStatusEnum": "pharmacrm.customers.choices.ReviewStatus",
+        "InstitutionKindEnum": "pharmacrm.customers.choices.InstitutionKind",
+        "LicenceKindEnum": "pharmacrm.customers.choices.LicenceKind",
     },
 }
 

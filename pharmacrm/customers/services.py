@@ -80,10 +80,10 @@ def _apply_uscc(actor: Any, fields: dict[str, Any], override_reason: str, overri
         return
     override_reason = (override_reason or "").strip()
     if not override_reason or override_scan is None or not is_steward(actor):
-        raise ValidationError({"uscc": [_(
+        raise ValidationError({"uscc": ValidationError(_(
             "The check character of this USCC is wrong. Some early pilot codes are legal and still fail the "
-            "check: a data steward can accept it with a reason and a scan of the business licence.")]},
-            code="uscc_checksum")
+            "check: a data steward can accept it with a reason and a scan of the business licence."),
+            code="uscc_checksum")})
     if not isinstance(override_scan, StoredFile):
         validate_upload(override_scan)  # refuse a bad file before anything is written
     fields.update(uscc_override_reason=override_reason, uscc_override_scan=override_scan)

@@ -66,6 +66,7 @@ CUSTOMER_READ = {"customers.view_institution", "customers.view_contact", "custom
 #: reveal the personal data of its own contacts (audited) to call them
 CUSTOMER_FIELD_WORK = CUSTOMER_READ | {"customers.add_institution", "customers.change_institution",
                                        "customers.add_contact", "customers.change_contact",
+                                       "customers.add_licence", "customers.change_licence",
                                        "customers.view_contact_personal_data"}
 #: the data steward's rights (seed 003 二: 客户信息管理)
 CUSTOMER_STEWARDSHIP = CUSTOMER_FIELD_WORK | {"customers.delete_institution", "customers.delete_contact",

@@ -15,7 +15,24 @@ from pharmacrm.core.querysets import is_scoped
 
 
 class RolePermissions(DjangoModelPermissions):
-    """Model permissions from the user's role; reads need the view permission too."""
+    """Model permissions from the user's role; reads need the view permission too.
+
+    Custom actions (``POST /licences/{id}/review/``) need only the view permission here:
+    their service checks the right it needs (``customers.review_licence``), as for the pages.
+    """
+
+    STANDARD_ACTIONS = {"list", "retrieve", "create", "update", "partial_update", "destroy", "metadata", None}
+
+    def _queryset(self, view: Any) -> Any:
+        return view.get_queryset()
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if getattr(view, "action", None) not in self.STANDARD_ACTIONS:
+            if not (request.user and request.user.is_authenticated):
+                return False
+            model = view.model
+            return request.user.has_perm(f"{model._meta.app_label}.view_{model._meta.model_name}")
+        return super().has_permission(request, view)
 
     perms_map = {
         "GET": ["%(app_label)s.view_%(model_name)s"],

@@ -45,7 +45,7 @@ def test_uscc_is_normalised_and_checked(org: dict[str, Any]) -> None:
 def test_bad_check_character_needs_a_steward_with_reason_and_scan(org: dict[str, Any]) -> None:
     with pytest.raises(ValidationError) as excinfo:
         _new(org["rep_east"], uscc=PILOT_USCC)
-    assert "steward" in str(excinfo.value.message_dict["uscc"])
+    assert excinfo.value.error_dict["uscc"][0].code == "uscc_checksum"
     with pytest.raises(ValidationError):  # a reason alone is not enough
         _new(org["steward"], owner=org["rep_east"], uscc=PILOT_USCC, uscc_override_reason="厦门早期试点代码")
     assert not Institution.objects.filter(uscc=PILOT_USCC).exists()

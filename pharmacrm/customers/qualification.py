@@ -287,7 +287,8 @@ def review_licence(*, actor: Any, licence: Licence, approve: bool, comment: str 
 # --- daily job -------------------------------------------------------------------------------------
 
 
-def _stewards() -> list[Any]:
+def active_stewards() -> list[Any]:
+    """Who hears about customer-data work: every active data steward."""
     return list(get_user_model().objects.filter(role=Role.STEWARD, is_active=True))
 
 
@@ -302,7 +303,7 @@ def send_expiry_alerts(on: datetime.date | None = None) -> int:
     horizon = on + datetime.timedelta(days=max(steps, default=0))
     candidates = (Licence.objects.filter(review_status=ReviewStatus.APPROVED)
                   .filter(Q(valid_to__lte=horizon) | Q(next_verification_on__lte=horizon)).select_related("institution__owner"))
-    stewards = _stewards()
+    stewards = active_stewards()
     sent = 0
     for licence in candidates.iterator(chunk_size=500):
         ends_on = licence.ends_on

@@ -8,7 +8,6 @@ import datetime
 from typing import Any
 
 from django import forms
-from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -47,10 +46,6 @@ CHANGE_DAYS = policy.declare(
     help_text=gettext_lazy("USCC, address and district changes requested by reps."),
     field_factory=lambda: forms.IntegerField(validators=[MinValueValidator(1), MaxValueValidator(30)]),
 )
-
-
-def _stewards() -> list[Any]:
-    return list(get_user_model().objects.filter(role=Role.STEWARD, is_active=True))
 
 
 # --- new institutions ---------------------------------------------------------------------------
@@ -108,7 +103,7 @@ def request_change(*, actor: Any, institution: Institution, changes: dict[str, A
         ChangeRequest, actor=actor, institution=institution, requested_by=actor, changes=diff, reason=reason,
         is_major=is_major, due_on=add_working_days(policy.today(), int(days)),
     )
-    for steward in _stewards():
+    for steward in qualification.active_stewards():
         notify(steward, _("Change request for %(name)s") % {"name": institution.name},
                url=change_request.get_absolute_url())
     return change_request

@@ -14,11 +14,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 from django.views.decorators.http import require_POST
 
-from pharmacrm.core.audit import StaleVersion, log_event
+from pharmacrm.core.audit import StaleVersion
 from pharmacrm.core.forms import add_service_errors
 from pharmacrm.core.generic import ScopedDetailView, ScopedListView, get_visible_or_404
-from pharmacrm.core.masking import mask_birthday, mask_handle, mask_phone, mask_resident_id
-from pharmacrm.core.models import AuditAction, StoredFile
+from pharmacrm.core.models import StoredFile
 from pharmacrm.core.uploads import store_upload
 from pharmacrm.customers import qualification, services, stewardship, timeline
 from pharmacrm.customers.choices import ReviewStatus
@@ -196,7 +195,7 @@ def institution_merge(request: HttpRequest, pk: int) -> HttpResponse:
         return _forbidden(request)
     form = MergeForm(request.POST)
     if form.is_valid():
-        survivor = Institution.objects.filter(pk=form.cleaned_data["survivor_id"]).first()
+        survivor = Institution.objects.visible_to(request.user).filter(pk=form.cleaned_data["survivor_id"]).first()
         if survivor is None:
             form.add_error("survivor_id", _("There is no institution with this number."))
         else:
@@ -349,24 +348,6 @@ def changerequest_decide(request: HttpRequest, pk: int) -> HttpResponse:
 
 # --- contacts ----------------------------------------------------------------------------------
 
-PERSONAL_MASKS = {"mobile": mask_phone, "office_phone": mask_phone, "wechat_id": mask_handle,
-                  "email": mask_handle, "id_number": mask_resident_id}
-
-
-def masked_personal_data(contact: Contact) -> dict[str, str]:
-    """A contact's personal fields as everyone sees them until revealed (PIPL 第五十一条: least exposure)."""
-    values = {name: (mask(getattr(contact, name)) if getattr(contact, name) else "")
-              for name, mask in PERSONAL_MASKS.items()}
-    values["birthday"] = mask_birthday(contact.birthday) if contact.birthday else ""
-    return values
-
-
-def revealed_personal_data(contact: Contact) -> dict[str, str]:
-    values = {name: getattr(contact, name) or "" for name in PERSONAL_MASKS}
-    values["birthday"] = contact.birthday.isoformat() if contact.birthday else ""
-    return values
-
-
 class ContactListView(ScopedListView):
     model = Contact
     permission_required = "customers.view_contact"
@@ -397,7 +378,7 @@ class ContactDetailView(ScopedDetailView):
         context = super().get_context_data(**kwargs)
         contact, user = context["object"], self.request.user
         context.update(
-            personal=masked_personal_data(contact),
+            personal=services.masked_personal_data(contact),
             can_reveal=user.has_perm("customers.view_contact_personal_data"),
             can_edit=user.has_perm("customers.change_contact"),
             consents=contact.consents.all(),
@@ -412,13 +393,9 @@ class ContactDetailView(ScopedDetailView):
 def contact_reveal(request: HttpRequest, pk: int) -> HttpResponse:
     """Show one contact's personal data to a user entitled to it; every reveal is an audit entry."""
     contact = get_visible_or_404(Contact, request.user, pk=pk)
-    if not request.user.has_perm("customers.view_contact_personal_data"):
-        raise PermissionDenied
-    with transaction.atomic():
-        log_event(AuditAction.VIEW_PERSONAL_DATA, actor=request.user, obj=contact,
-                  changes={"fields": [name for name, value in revealed_personal_data(contact).items() if value]})
+    personal = services.reveal_personal_data(actor=request.user, contact=contact)
     return render(request, "customers/_personal_data.html", {"object": contact,
-                                                             "personal": revealed_personal_data(contact),
+                                                             "personal": personal,
                                                              "revealed": True})
 
 
@@ -460,9 +437,8 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Saved."))
             return redirect(contact.get_absolute_url())
-    elif request.method == "GET":
-        with transaction.atomic():  # opening the edit form shows the personal data: a reveal
-            log_event(AuditAction.VIEW_PERSONAL_DATA, actor=request.user, obj=contact, changes={"fields": ["edit"]})
+    elif request.method == "GET":  # the edit form shows the personal data in clear: a reveal
+        services.reveal_personal_data(actor=request.user, contact=contact, purpose="edit")
     return _form_response(request, "customers/contact_form.html", {"form": form, "institution": contact.institution,
                                                                   "object": contact})
 

@@ -15,8 +15,6 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from pharmacrm.core.api.base import ScopedModelViewSet, expected_version
-from pharmacrm.core.audit import log_event
-from pharmacrm.core.models import AuditAction
 from pharmacrm.customers import qualification, services, stewardship
 from pharmacrm.customers.api.serializers import (
     ChangeRequestSerializer,
@@ -145,16 +143,7 @@ class ContactViewSet(ScopedModelViewSet):
     def reveal(self, request: Request, pk: str | None = None) -> Response:
         """The contact's personal data in clear, for roles entitled to it; every call is audited."""
         contact = self.get_object()
-        if not request.user.has_perm("customers.view_contact_personal_data"):
-            from rest_framework.exceptions import PermissionDenied
-
-            raise PermissionDenied
-        from pharmacrm.customers.views import revealed_personal_data
-
-        data = revealed_personal_data(contact)
-        with transaction.atomic():
-            log_event(AuditAction.VIEW_PERSONAL_DATA, actor=request.user, obj=contact,
-                      changes={"fields": [name for name, value in data.items() if value], "via": "api"})
+        data = services.reveal_personal_data(actor=request.user, contact=contact, purpose="api")
         return Response(data)
 
 

@@ -469,3 +469,121 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.worker} {self.beat_at}"
+
+
+# --- Saved filters ------------------------------------------------------------------------
+
+
+class SavedFilterQuerySet(ScopedQuerySet):
+    scoped = True
+
+    def visible_to(self, user: Any) -> Self:
+        """A saved filter is personal: only its owner sees or uses it."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self.filter(user=user)
+
+
+class SavedFilter(BaseModel):
+    """A named list query (filters, search and sort) a user saved on one list page."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_filters",
+                             verbose_name=_("user"))
+    #: which list it belongs to: the list page's URL name, e.g. "customers:institution_list"
+    list_name = models.CharField(_("list"), max_length=100)
+    name = models.CharField(_("name"), max_length=80)
+    querystring = models.CharField(_("filters"), max_length=2000, blank=True)
+
+    objects = SavedFilterQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("saved filter")
+        verbose_name_plural = _("saved filters")
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["user", "list_name", "name"], name="saved_filter_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# --- Import jobs -------------------------------------------------------------------------
+
+
+class ImportStatus(models.TextChoices):
+    UPLOADED = "uploaded", _("Uploaded")
+    CHECKING = "checking", _("Checking")
+    CHECKED = "checked", _("Checked")
+    IMPORTING = "importing", _("Importing")
+    DONE = "done", _("Imported")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class ImportMode(models.TextChoices):
+    ALL_OR_NOTHING = "all", _("All rows or nothing")
+    VALID_ROWS = "valid", _("Import the valid rows, give me the rejected ones as a file")
+
+
+class ImportJobQuerySet(ScopedQuerySet):
+    scoped = True
+
+    def visible_to(self, user: Any) -> Self:
+        """Stewards see their own jobs; users whose scope is everything see all of them."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        from pharmacrm.org.scope import scope_of
+
+        return self if scope_of(user).everything else self.filter(created_by=user)
+
+
+class ImportJob(BaseModel):
+    """One spreadsheet import: upload → column mapping → dry run → commit, run by the worker.
+
+    ``kind`` names an importer registered in ``core.imports``. Errors found by the dry
+    run are kept per row and column (the first ``MAX_STORED_ERRORS``); the rejected rows
+    are offered back as a file.
+    """
+
+    MAX_STORED_ERRORS = 1000
+
+    kind = models.CharField(_("import type"), max_length=60)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("created by"))
+    original_name = models.CharField(_("file name"), max_length=255)
+    source = models.ForeignKey(StoredFile, on_delete=models.PROTECT, related_name="+", null=True, blank=True,
+                               verbose_name=_("file"))
+    headers = models.JSONField(_("columns in the file"), default=list, blank=True)
+    mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
+    mode = models.CharField(_("mode"), max_length=10, choices=ImportMode.choices, default=ImportMode.ALL_OR_NOTHING)
+    status = models.CharField(_("status"), max_length=12, choices=ImportStatus.choices, default=ImportStatus.UPLOADED)
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    processed_rows = models.PositiveIntegerField(_("rows processed"), default=0)
+    error_rows = models.PositiveIntegerField(_("rows with errors"), default=0)
+    error_count = models.PositiveIntegerField(_("errors"), default=0)
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+    created_count = models.PositiveIntegerField(_("created"), default=0)
+    updated_count = models.PositiveIntegerField(_("updated"), default=0)
+    rejected_file = models.ForeignKey(StoredFile, on_delete=models.PROTECT, related_name="+", null=True, blank=True,
+                                      verbose_name=_("rejected rows"))
+    message = models.TextField(_("message"), blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    objects = ImportJobQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["created_by", "-id"], name="import_job_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.get_status_display()})"
+
+    @property
+    def progress_percent(self) -> int:
+        return min(100, round(100 * self.processed_rows / self.total_rows)) if self.total_rows else 0
+
+    @property
+    def running(self) -> bool:
+        return self.status in (ImportStatus.CHECKING, ImportStatus.IMPORTING)

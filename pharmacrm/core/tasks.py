@@ -9,7 +9,7 @@ import socket
 
 from django.utils import timezone
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task
+from huey.contrib.djhuey import db_periodic_task, db_task
 
 from pharmacrm.core.models import WorkerHeartbeat
 from pharmacrm.core.notifications import send_daily_digest
@@ -35,3 +35,11 @@ def daily_digest() -> None:
 
     if timezone.localtime().hour == int(policy.get("notifications.digest_hour")):
         send_daily_digest()
+
+
+@db_task(retries=0)
+def run_import(job_id: int, commit: bool) -> None:
+    """Check (and, when ``commit``, write) one spreadsheet import; see core.imports."""
+    from pharmacrm.core import imports
+
+    imports.run(job_id, commit=commit)

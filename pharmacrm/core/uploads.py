@@ -10,6 +10,7 @@ import filetype
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
+from django.core.files.base import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import models
 from django.utils.translation import gettext as _
@@ -72,4 +73,23 @@ def store_upload(*, actor: Any, upload: UploadedFile, attach_to: models.Model, d
         content_type=ContentType.objects.get_for_model(attach_to, for_concrete_model=False),
         object_id=str(attach_to.pk), file=upload, original_name=name, mime_type=mime, size=upload.size,
         sha256=digest.hexdigest(), uploaded_by=actor, description=description[:200],
+    )
+
+
+def store_file(*, actor: Any, content: Any, name: str, attach_to: models.Model, mime_type: str,
+               description: str = "") -> StoredFile:
+    """Keep a file whose content the caller has already checked (an import its reader parsed,
+    a generated rejected-rows workbook), attached to a record like any upload."""
+    digest = hashlib.sha256()
+    size = 0
+    content.seek(0)
+    for chunk in content.chunks():
+        digest.update(chunk)
+        size += len(chunk)
+    content.seek(0)
+    return audited_create(
+        StoredFile, actor=actor,
+        content_type=ContentType.objects.get_for_model(attach_to, for_concrete_model=False),
+        object_id=str(attach_to.pk), file=File(content, name=name), original_name=name[:255], mime_type=mime_type,
+        size=size, sha256=digest.hexdigest(), uploaded_by=actor, description=description[:200],
     )

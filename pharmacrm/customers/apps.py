@@ -8,4 +8,4 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self) -> None:
-        from pharmacrm.customers import approvals, qualification, stewardship  # noqa: F401  (handlers, policy)
+        from pharmacrm.customers import approvals, importers, qualification, stewardship  # noqa: F401  (registries)

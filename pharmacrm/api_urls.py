@@ -4,7 +4,9 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from pharmacrm.core.api.approvals import register as register_approvals
+from pharmacrm.core.api.imports import register as register_imports
 from pharmacrm.core.api.policy import register as register_policy
+from pharmacrm.core.api.saved_filters import register as register_saved_filters
 from pharmacrm.core.api.views import register as register_core
 from pharmacrm.customers.api.views import register as register_customers
 from pharmacrm.org.api.account_requests import register as register_account_requests
@@ -12,8 +14,8 @@ from pharmacrm.org.api.views import ObtainTokenView
 from pharmacrm.org.api.views import register as register_org
 
 router = DefaultRouter()
-for register in (register_core, register_approvals, register_policy, register_org, register_account_requests,
-                 register_customers):
+for register in (register_core, register_approvals, register_policy, register_saved_filters, register_imports, register_org,
+                 register_account_requests, register_customers):
     register(router)
 
 urlpatterns = [

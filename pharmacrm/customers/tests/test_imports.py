@@ -337,3 +337,40 @@ def test_jobs_are_scoped_and_reps_have_no_import_pages(client: Any, org: dict[st
     login(client, org["rep_east"])
     assert client.get(reverse("imports:list")).status_code == 403
     assert client.get(reverse("imports:detail", args=[job.pk])).status_code == 404
+
+
+# --- API ----------------------------------------------------------------------------------------------------
+
+
+def test_api_upload_check_commit(api_client: Any, org: dict[str, Any], run_now: Any) -> None:
+    api_client.force_authenticate(org["steward"])
+    response = api_client.post("/api/v1/import-jobs/", {"kind": "customers.institution", "file": _csv(
+        "A1,南京鼓楼医院,,公立医院,三级甲等,江苏,南京,鼓楼区,,,rep_east,,",
+        "A2,南京某医院,,公立医院,,江苏,南京,玄武湖区,,,rep_east,,")}, format="multipart")
+    assert response.status_code == 201, response.content
+    job_id = response.json()["id"]
+    assert response.json()["mapping"]["客户名称*"] == "name"
+    response = run_now(api_client.post, f"/api/v1/import-jobs/{job_id}/check/", {"mode": "valid"}, format="json")
+    assert response.status_code == 202
+    job = api_client.get(f"/api/v1/import-jobs/{job_id}/").json()
+    assert (job["status"], job["total_rows"], job["error_rows"]) == ("checked", 2, 1)
+    assert job["errors"][0]["row"] == 3 and "玄武湖区" in job["errors"][0]["message"]
+    response = run_now(api_client.post, f"/api/v1/import-jobs/{job_id}/commit/")
+    assert response.status_code == 202
+    assert api_client.get(f"/api/v1/import-jobs/{job_id}/").json()["created_count"] == 1
+    # bad input: unknown kind and an empty file are field errors, not 500s
+    response = api_client.post("/api/v1/import-jobs/", {"kind": "nope", "file": _csv("x")}, format="multipart")
+    assert response.status_code == 400 and "kind" in response.json()["error"]["fields"]
+    response = api_client.post("/api/v1/import-jobs/", {"kind": "customers.institution",
+                                                         "file": SimpleUploadedFile("e.csv", b"", "text/csv")},
+                               format="multipart")
+    assert response.status_code == 400
+
+
+def test_api_jobs_are_scoped(api_client: Any, org: dict[str, Any]) -> None:
+    job = imports.start(actor=org["steward"], kind="customers.institution", upload=_csv("C1,甲,,公立医院"))
+    api_client.force_authenticate(org["manager_east"])
+    assert api_client.get("/api/v1/import-jobs/").json()["results"] == []
+    assert api_client.get(f"/api/v1/import-jobs/{job.pk}/").status_code == 404
+    api_client.force_authenticate(org["rep_east"])
+    assert api_client.get("/api/v1/import-jobs/").status_code == 403

@@ -5,7 +5,7 @@ from django import forms
 from django.contrib.contenttypes.models import ContentType
 from django.utils.translation import gettext_lazy as _
 
-from pharmacrm.core.models import AuditAction, AuditEntry
+from pharmacrm.core.models import AuditAction, AuditEntry, SavedFilter
 
 
 class StyledFilterSet(django_filters.FilterSet):
@@ -37,3 +37,13 @@ class AuditEntryFilter(StyledFilterSet):
     class Meta:
         model = AuditEntry
         fields = ["user", "action", "object_type", "object_id", "since", "until"]
+
+
+class SavedFilterFilter(django_filters.FilterSet):
+    """``?list_name=customers:institution_list``: the saved filters of one list page."""
+
+    list_name = django_filters.CharFilter(max_length=100)
+
+    class Meta:
+        model = SavedFilter
+        fields = ["list_name"]

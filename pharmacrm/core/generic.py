@@ -18,7 +18,9 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 
 from pharmacrm.core.exports import Column, export_csv
+from pharmacrm.core.models import SavedFilter
 from pharmacrm.core.querysets import is_scoped
+from pharmacrm.core.saved_filters import normalize_querystring
 
 MAX_PAGE_SIZE = 200
 
@@ -100,7 +102,8 @@ class ScopedListView(ScopedMixin, TemplateView):
     """Search, filters (a django-filter FilterSet), sort and pagination over the scoped queryset.
 
     With ``export_columns`` set, ``?format=csv`` streams the same filtered rows
-    as an audited CSV to users holding ``export_permission``.
+    as an audited CSV to users holding ``export_permission``. Users can save the
+    current query under a name (``core.saved_filters``) and apply it later.
     """
 
     filterset_class: Any = None
@@ -115,6 +118,8 @@ class ScopedListView(ScopedMixin, TemplateView):
     export_name = "export"
     #: relations the export columns read beyond ``select_related``
     export_select_related: tuple[str, ...] = ()
+    #: the page may be named as a saved filter's list (``core.saved_filters.list_path``)
+    offers_saved_filters = True
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.GET.get("format") == "csv":
@@ -166,9 +171,22 @@ class ScopedListView(ScopedMixin, TemplateView):
             filterset=filterset, page=page, rows=page.object_list, sort=self.current_sort,
             sort_choices=[(key, {**SORT_LABELS, **self.sort_labels}.get(key, key)) for key in self.sort_options],
             querystring=query.urlencode(), model_meta=self.model._meta,
-            can_export=self.can_export(),
+            can_export=self.can_export(), **self.saved_filter_context(),
         )
         return context
+
+    def saved_filter_context(self) -> dict[str, Any]:
+        """The user's saved filters for this page (a lazy queryset: the rows partial never runs it)."""
+        match = self.request.resolver_match
+        # a saved filter names its list by URL name alone, so only pages without URL arguments offer them
+        offered = self.offers_saved_filters and match is not None and not (match.args or match.kwargs)
+        list_name = match.view_name if offered else ""
+        return {
+            "saved_filter_list_name": list_name,
+            "saved_filters": (SavedFilter.objects.visible_to(self.request.user).filter(list_name=list_name)
+                              if list_name else SavedFilter.objects.none()),
+            "saved_filter_querystring": normalize_querystring(self.request.GET),
+        }
 
     def get_template_names(self) -> list[str]:
         names = super().get_template_names()

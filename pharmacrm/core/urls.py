@@ -1,6 +1,6 @@
 from django.urls import path
 
-from pharmacrm.core import approval_views, settings_views, views
+from pharmacrm.core import approval_views, saved_filter_views, settings_views, views
 
 app_name = "core"
 
@@ -13,6 +13,9 @@ urlpatterns = [
     path("files/upload/<int:content_type_id>/<str:object_id>/", views.file_upload, name="file_upload"),
     path("history/<int:content_type_id>/<str:object_id>/", views.history, name="history"),
     path("audit/", views.AuditListView.as_view(), name="audit_list"),
+    # Saved filters of the list pages (the control sits under each list's filter bar).
+    path("saved-filters/", saved_filter_views.saved_filter_create, name="savedfilter_create"),
+    path("saved-filters/<int:pk>/delete/", saved_filter_views.saved_filter_delete, name="savedfilter_delete"),
     path("approvals/", approval_views.ApprovalListView.as_view(), name="approval_list"),
     path("approvals/<int:pk>/", approval_views.approval_detail, name="approval_detail"),
     path("approvals/<int:pk>/decide/", approval_views.approval_decide, name="approval_decide"),

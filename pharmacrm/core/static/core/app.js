@@ -14,4 +14,9 @@
     var row = event.target.closest("tr[data-href]");
     if (row && !event.target.closest("a, button, input")) { window.location = row.dataset.href; }
   });
+  // Saved filters keep the query the list shows now: the filter bar changes the URL without a reload.
+  document.addEventListener("submit", function (event) {
+    var field = event.target.closest("form[data-saved-filter-form]") && event.target.querySelector("input[name=querystring]");
+    if (field) { field.value = window.location.search.replace(/^\?/, ""); }
+  });
 })();

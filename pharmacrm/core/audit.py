@@ -13,7 +13,7 @@ import decimal
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -264,27 +264,37 @@ def audited_delete(obj: models.Model, *, actor: Any, reason: str = "") -> None:
 
 
 def audited_bulk_create(model: type[M], objs: Iterable[M], *, actor: Any, reason: str = "",
-                        batch_size: int = 2000) -> list[M]:
-    """Insert many rows (imports, seeding) with one audit entry per row, atomically."""
+                        batch_size: int = 2000, extra: Callable[[M], dict[str, Any]] | None = None) -> list[M]:
+    """Insert many rows (imports, seeding) with one audit entry per row, atomically.
+
+    ``extra(row)`` adds values the row's entry should record beyond its columns (an
+    import's tags), so one entry tells the whole creation.
+    """
     created: list[M] = []
     with transaction.atomic(), allow_bulk_writes():
         batch: list[M] = []
         for obj in objs:
             batch.append(obj)
             if len(batch) >= batch_size:
-                created += _insert_batch(model, batch, actor, reason)
+                created += _insert_batch(model, batch, actor, reason, extra)
                 batch = []
         if batch:
-            created += _insert_batch(model, batch, actor, reason)
+            created += _insert_batch(model, batch, actor, reason, extra)
     return created
 
 
-def _insert_batch(model: type[M], batch: list[M], actor: Any, reason: str) -> list[M]:
+def _insert_batch(model: type[M], batch: list[M], actor: Any, reason: str,
+                  extra: Callable[[M], dict[str, Any]] | None) -> list[M]:
     rows = model._default_manager.bulk_create(batch)
     if any(row.pk is None for row in rows):
         raise RuntimeError("bulk insert did not return primary keys; cannot audit")
-    append([Change(AuditAction.CREATE, row, {k: [None, v] for k, v in snapshot(row).items()}, reason)
-            for row in rows], actor=actor)
+    changes = []
+    for row in rows:
+        values = snapshot(row)
+        if extra is not None:
+            values.update(extra(row))
+        changes.append(Change(AuditAction.CREATE, row, {k: [None, v] for k, v in values.items()}, reason))
+    append(changes, actor=actor)
     return rows
 
 

@@ -80,32 +80,43 @@ def _short(name: str, suffixes: Iterable[str]) -> str:
 
 
 class Regions:
-    """Province / city / district names (full or short: 广东 = 广东省) → GB/T 2260 codes."""
+    """Province / city / district names (full or short: 广东 = 广东省) → GB/T 2260 codes.
+
+    Names are indexed once per run; a file names the same few hundred places over and
+    over, so each distinct (province, city, district) is resolved once.
+    """
 
     def __init__(self) -> None:
         self.by_code: dict[str, Division] = {}
-        self.children: dict[str | None, list[Division]] = defaultdict(list)
+        children: dict[str | None, list[Division]] = defaultdict(list)
         for division in Division.objects.all():  # public reference data
             self.by_code[division.code] = division
-            self.children[division.parent_id].append(division)
+            children[division.parent_id].append(division)
+        self.children = children
+        #: (code of an ancestor or None, level) → normalised name → divisions
+        self.names: dict[tuple[str | None, str], dict[str, list[Division]]] = {}
+        self.resolved: dict[tuple[str, str, str], tuple[Division | None, list[tuple[str, str]]]] = {}
 
-    @staticmethod
-    def _names(division: Division) -> set[str]:
-        suffixes = {DivisionLevel.PROVINCE: _PROVINCE_SUFFIXES, DivisionLevel.CITY: _CITY_SUFFIXES}.get(
-            division.level, _DISTRICT_SUFFIXES)
-        return {division.name, _short(division.name, suffixes)}
+    def _index(self, ancestor: str | None, level: str) -> dict[str, list[Division]]:
+        key = (ancestor, level)
+        if key not in self.names:
+            index: dict[str, list[Division]] = defaultdict(list)
+            for division in self._below(ancestor, level):
+                suffixes = {DivisionLevel.PROVINCE: _PROVINCE_SUFFIXES, DivisionLevel.CITY: _CITY_SUFFIXES}.get(
+                    division.level, _DISTRICT_SUFFIXES)
+                for name in {hanzi.normalize(division.name), hanzi.normalize(_short(division.name, suffixes))}:
+                    index[name].append(division)
+            self.names[key] = index
+        return self.names[key]
 
-    def _find(self, name: str, candidates: Iterable[Division]) -> list[Division]:
-        name = hanzi.normalize(name)
-        return [division for division in candidates if name in {hanzi.normalize(n) for n in self._names(division)}]
-
-    def _below(self, division: Division, level: str) -> list[Division]:
-        found, queue = [], list(self.children.get(division.code, []))
+    def _below(self, ancestor: str | None, level: str) -> list[Division]:
+        found, queue = [], list(self.children.get(ancestor, []))
         while queue:
             node = queue.pop()
             if node.level == level:
                 found.append(node)
-            queue.extend(self.children.get(node.code, []))
+            elif ancestor is not None or level != DivisionLevel.PROVINCE:
+                queue.extend(self.children.get(node.code, []))
         return found
 
     def resolve(self, outcome: Outcome, province: str, city: str, district: str, code: str) -> Division | None:
@@ -114,33 +125,37 @@ class Regions:
             if division is None:
                 outcome.error("division_code", _("Unknown division code %(code)s.") % {"code": code[:12]})
             return division
+        key = (province, city, district)
+        if key not in self.resolved:
+            self.resolved[key] = self._resolve(province, city, district)
+        division, problems = self.resolved[key]
+        for column, message in problems:
+            outcome.error(column, message)
+        return division
+
+    def _resolve(self, province: str, city: str, district: str) -> tuple[Division | None, list[tuple[str, str]]]:
         if not province:
-            if city or district:
-                outcome.error("province", _("Enter the province too."))
-            return None
-        provinces = self._find(province, self.children.get(None, []))
+            return None, ([("province", _("Enter the province too."))] if city or district else [])
+        provinces = self._index(None, DivisionLevel.PROVINCE).get(hanzi.normalize(province), [])
         if len(provinces) != 1:
-            outcome.error("province", _("Unknown province %(name)r.") % {"name": province[:30]})
-            return None
+            return None, [("province", _("Unknown province %(name)r.") % {"name": province[:30]})]
         current = provinces[0]
         if city:
-            cities = self._find(city, self._below(current, DivisionLevel.CITY))
+            cities = self._index(current.code, DivisionLevel.CITY).get(hanzi.normalize(city), [])
             if not cities and hanzi.normalize(_short(city, _PROVINCE_SUFFIXES)) == hanzi.normalize(
                     _short(current.name, _PROVINCE_SUFFIXES)):
                 cities = self.children.get(current.code, [])[:1]  # 北京市 北京市 …: a municipality's own city row
             if len(cities) != 1:
-                outcome.error("city", _("Unknown city %(name)r in %(province)s.")
-                              % {"name": city[:30], "province": current.name})
-                return None
+                return None, [("city", _("Unknown city %(name)r in %(province)s.")
+                               % {"name": city[:30], "province": current.name})]
             current = cities[0]
         if district:
-            districts = self._find(district, self._below(current, DivisionLevel.DISTRICT))
+            districts = self._index(current.code, DivisionLevel.DISTRICT).get(hanzi.normalize(district), [])
             if len(districts) != 1:
-                outcome.error("district", _("Unknown district or county %(name)r in %(parent)s.")
-                              % {"name": district[:30], "parent": current.name})
-                return None
+                return None, [("district", _("Unknown district or county %(name)r in %(parent)s.")
+                               % {"name": district[:30], "parent": current.name})]
             current = districts[0]
-        return current
+        return current, []
 
 
 class People:
@@ -226,6 +241,19 @@ class InstitutionRow:
     children: list[InstitutionRow] = field(default_factory=list)
 
 
+#: what customer files commonly say instead of the type's own label
+KIND_WORDS = {
+    "公立医院": InstitutionKind.PUBLIC_HOSPITAL, "医院": InstitutionKind.PUBLIC_HOSPITAL,
+    "私立医院": InstitutionKind.PRIVATE_HOSPITAL, "社区卫生服务站": InstitutionKind.COMMUNITY_CENTER,
+    "社区卫生服务中心/站": InstitutionKind.COMMUNITY_CENTER, "社区医院": InstitutionKind.COMMUNITY_CENTER,
+    "卫生院": InstitutionKind.TOWNSHIP_HOSPITAL, "卫生室": InstitutionKind.VILLAGE_CLINIC,
+    "诊所": InstitutionKind.CLINIC, "门诊部": InstitutionKind.CLINIC, "连锁总部": InstitutionKind.CHAIN_HQ,
+    "连锁药店": InstitutionKind.CHAIN_STORE, "门店": InstitutionKind.CHAIN_STORE, "药店": InstitutionKind.PHARMACY,
+    "单体药房": InstitutionKind.PHARMACY, "经销商": InstitutionKind.DISTRIBUTOR, "配送商": InstitutionKind.DISTRIBUTOR,
+    "医药公司": InstitutionKind.DISTRIBUTOR, "医联体": InstitutionKind.HOSPITAL_GROUP,
+    "医院集团": InstitutionKind.HOSPITAL_GROUP,
+}
+
 _TEXT_FIELDS = (("short_name", 100), ("legal_representative", 50), ("address", 300), ("business_scope", 5000),
                 ("categories_needed", 300), ("decision_process", 2000))
 
@@ -287,7 +315,7 @@ class InstitutionImporter(Importer):
         self.regions = Regions()
         self.people = People(self.actor)
         self.steward = _is_steward(self.actor)
-        self.kinds = choice_lookup(InstitutionKind)
+        self.kinds = choice_lookup(InstitutionKind, KIND_WORDS)
         self.grades = choice_lookup(HospitalGrade, {"三甲": "3A", "三乙": "3B", "二甲": "2A", "二乙": "2B"})
         self.statuses = choice_lookup(InstitutionStatus)
         self.channels = choice_lookup(SourceChannel)
@@ -321,6 +349,12 @@ class InstitutionImporter(Importer):
                 found[f"code:{institution.code}"] = institution
                 if institution.uscc:
                     found[f"uscc:{institution.uscc}"] = institution
+        ids = {institution.pk for institution in found.values()}
+        if self.people.scope.everything:
+            self.visible_ids = ids
+        else:
+            self.visible_ids = set(Institution.objects.visible_to(self.actor).filter(pk__in=ids)
+                                   .values_list("pk", flat=True))
         return found
 
     def _check_row(self, outcome: Outcome, existing: dict[str, Institution],
@@ -362,7 +396,7 @@ class InstitutionImporter(Importer):
                 outcome.error("code" if by_code else "uscc", _("%(name)s already exists; only the data steward "
                                                                "updates existing customers by import.")
                               % {"name": target.name})
-            elif not Institution.objects.visible_to(self.actor).filter(pk=target.pk).exists():
+            elif target.pk not in self.visible_ids:
                 outcome.error("code" if by_code else "uscc", _("This customer exists outside your scope."))
         if name:
             fields["name"] = name
@@ -468,7 +502,10 @@ class InstitutionImporter(Importer):
         rows: list[InstitutionRow] = [outcome.payload for outcome in chunk]
         new = [row for row in rows if row.existing is None]
         created = self._create(new)
-        updated = sum(self._update(row) for row in rows if row.existing is not None)
+        changed = [row for row in rows if row.existing is not None]
+        current = Institution.objects.select_for_update().prefetch_related("tags").in_bulk(
+            [row.existing.pk for row in changed])
+        updated = sum(self._update(row, current[row.existing.pk]) for row in changed)
         return created, updated
 
     def _create(self, rows: list[InstitutionRow]) -> int:
@@ -494,7 +531,10 @@ class InstitutionImporter(Importer):
                 institution.search_key = search.institution_key(institution)
                 instances.append(institution)
                 row.instance = institution
-            audited_bulk_create(Institution, instances, actor=self.actor, reason=_("Import"))
+            tags_of = {id(row.instance): sorted(set(row.tags)) for row in ready if row.tags}
+            audited_bulk_create(Institution, instances, actor=self.actor, reason=_("Import"),
+                                extra=lambda row, tags_of=tags_of: {"tags": tags_of[id(row)]} if id(row) in tags_of
+                                else {})
             search.INSTITUTION_INDEX.replace([(row.pk, hanzi.index_terms(*search.institution_texts(row)[0],
                                                                          identifiers=search.institution_texts(row)[1]))
                                               for row in instances])
@@ -508,8 +548,7 @@ class InstitutionImporter(Importer):
             pending = [row for row in pending if row.instance is None]
         return total
 
-    def _update(self, row: InstitutionRow) -> int:
-        institution = Institution.objects.select_for_update().get(pk=row.existing.pk)
+    def _update(self, row: InstitutionRow, institution: Institution) -> int:
         changes = {key: value for key, value in row.fields.items()
                    if getattr(institution, Institution._meta.get_field(key).attname) != getattr(value, "pk", value)}
         changed = bool(changes)
@@ -519,7 +558,7 @@ class InstitutionImporter(Importer):
             search.index_institutions([institution])
         row.instance = institution
         if row.tags is not None:
-            before = sorted(institution.tags.values_list("name", flat=True))
+            before = sorted(tag.name for tag in institution.tags.all())
             if before != sorted(set(row.tags)):
                 self._set_tags([row], created=False)
                 changed = True
@@ -533,16 +572,17 @@ class InstitutionImporter(Importer):
         for name in sorted(names - set(tags)):
             tags[name] = audited_create(Tag, actor=self.actor, name=name)
         through = Institution.tags.through
-        changes = []
+        changes, links = [], []
         for row in rows:
             wanted = sorted(set(row.tags or []))
             before = [] if created else sorted(row.instance.tags.values_list("name", flat=True))
-            with allow_bulk_writes():
-                if not created:
-                    through.objects.filter(institution_id=row.instance.pk).delete()
-                through.objects.bulk_create([through(institution_id=row.instance.pk, tag_id=tags[name].pk)
-                                             for name in wanted])
-            changes.append(Change(AuditAction.UPDATE, row.instance, {"tags": [before, wanted]}, _("Import")))
+            links += [through(institution_id=row.instance.pk, tag_id=tags[name].pk) for name in wanted]
+            if not created:  # a new row's tags are in its creation entry
+                changes.append(Change(AuditAction.UPDATE, row.instance, {"tags": [before, wanted]}, _("Import")))
+        with allow_bulk_writes():
+            if not created:
+                through.objects.filter(institution_id__in=[row.instance.pk for row in rows]).delete()
+            through.objects.bulk_create(links, batch_size=2000)
         append(changes, actor=self.actor)
 
 

@@ -374,3 +374,62 @@ def test_api_jobs_are_scoped(api_client: Any, org: dict[str, Any]) -> None:
     assert api_client.get(f"/api/v1/import-jobs/{job.pk}/").status_code == 404
     api_client.force_authenticate(org["rep_east"])
     assert api_client.get("/api/v1/import-jobs/").status_code == 403
+
+
+# --- kill -9 mid-import -------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_kill_9_mid_import_leaves_nothing_and_the_job_runs_again(org: dict[str, Any], monkeypatch: Any) -> None:
+    """The worker dies (SIGKILL) after writing the first chunk inside the commit transaction:
+    nothing is in the database, the job shows as interrupted once stale, and a re-run imports all."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from django.conf import settings
+    from django.db import connection
+
+    from pharmacrm.core import tasks
+
+    monkeypatch.setattr(tasks, "run_import", lambda job_id, commit: None)  # this test plays the worker
+    steward = org["steward"]
+    rows = [f"K{i:05d},杀进程测试医院{i},,公立医院,,北京,北京市,东城区,,,rep_east,," for i in range(2600)]
+    job = imports.start(actor=steward, kind="customers.institution", upload=_csv(*rows))
+    job = imports.configure(actor=steward, job=job, mapping=job.mapping, mode=ImportMode.ALL_OR_NOTHING)
+    job = imports.run(job.pk, commit=False)
+    assert (job.status, job.error_rows) == (ImportStatus.CHECKED, 0)
+    job = imports.commit(actor=steward, job=job)
+
+    script = (
+        "import os, django\n"
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'pharmacrm.settings')\n"
+        "from django.conf import settings\n"
+        f"settings.DATABASES['default']['NAME'] = {str(connection.settings_dict['NAME'])!r}\n"
+        "django.setup()\n"
+        "from pharmacrm.core import imports\n"
+        f"imports.run({job.pk}, commit=True)\n"
+    )
+    worker = subprocess.Popen([sys.executable, "-c", script], cwd=settings.BASE_DIR, env=os.environ.copy())
+    try:
+        deadline = time.monotonic() + 120
+        while imports.progress(job)[0] < imports.CHUNK_ROWS:  # the first chunk is written, not committed
+            assert worker.poll() is None, "the worker finished before it could be killed"
+            assert time.monotonic() < deadline, "the worker made no progress"
+            time.sleep(0.05)
+        os.kill(worker.pid, signal.SIGKILL)
+    finally:
+        worker.wait(timeout=30)
+    assert worker.returncode == -signal.SIGKILL
+    assert not Institution.objects.filter(code__startswith="K").exists()
+    job.refresh_from_db()
+    assert job.status == ImportStatus.IMPORTING and job.created_count == 0
+
+    monkeypatch.setattr(imports, "STALE_SECONDS", 0)
+    assert imports.is_interrupted(job)
+    job = imports.commit(actor=steward, job=job)  # "run it again" from the page
+    job = imports.run(job.pk, commit=True)
+    assert (job.status, job.created_count) == (ImportStatus.DONE, 2600)
+    assert Institution.objects.filter(code__startswith="K").count() == 2600

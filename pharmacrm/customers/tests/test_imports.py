@@ -78,7 +78,8 @@ def _errors(job: ImportJob) -> dict[tuple[int, str], str]:
 
 def test_steward_imports_new_institutions_findable_by_pinyin(org: dict[str, Any], run_now: Any) -> None:
     steward = org["steward"]
-    upload = _csv(f"C100,北京协和医院,{GOOD_USCC},公立医院,三级甲等,北京,北京市,东城区,010-69156114,2000,rep_east,重点；教学,协和医院",
+    upload = _csv(f"C100,北京协和医院,{GOOD_USCC},公立医院,三级甲等,北京,北京市,东城区,010-69156114,2000,rep_east,"
+                  "重点；教学,协和医院",
                   "C101,上海仁济药房,,单体药店,,上海市,,浦东新区,,,rep_east,,")
     job = _check(run_now, steward, upload)
     assert job.status == ImportStatus.CHECKED and job.total_rows == 2 and job.error_rows == 0, job.errors
@@ -155,12 +156,12 @@ def test_row_errors_by_column(org: dict[str, Any], run_now: Any) -> None:
     job = _check(run_now, org["steward"], upload)
     errors = _errors(job)
     assert (job.total_rows, job.error_rows) == (8, 7)
-    assert "check character" in errors[(2, "统一社会信用代码")]
+    assert "校验位" in errors[(2, "统一社会信用代码")]
     assert "18" in errors[(3, "统一社会信用代码")]
     assert "火星省" in errors[(4, "省份")]
     assert "宇宙医院" in errors[(5, "客户类型")]
     assert (6, "电话") in errors and (6, "床位数") in errors
-    assert "row 6" in errors[(7, "客户编码")] and "nobody" in errors[(7, "负责代表")]
+    assert "第 6 行" in errors[(7, "客户编码")] and "nobody" in errors[(7, "负责代表")]
     assert (8, "客户名称") in errors
     # all or nothing: the import is refused while any row has an error
     with pytest.raises(ValidationError):
@@ -170,7 +171,7 @@ def test_row_errors_by_column(org: dict[str, Any], run_now: Any) -> None:
     with job.rejected_file.file.open("rb") as handle:
         table = read_table(handle, max_bytes=10**7, max_rows=100)
         rows = list(table)
-    assert table.headers[-1] == "Errors" or table.headers[-1] == "错误"
+    assert table.headers[-1] == "错误"
     assert len(rows) == 7 and rows[0].values[1] == "甲医院"
 
 
@@ -178,7 +179,7 @@ def test_duplicate_uscc_in_the_file(org: dict[str, Any], run_now: Any) -> None:
     job = _check(run_now, org["steward"], _csv(
         f"C1,甲医院,{GOOD_USCC},公立医院,,北京,北京市,东城区,,,rep_east,,",
         f"C2,乙医院,{GOOD_USCC},公立医院,,北京,北京市,东城区,,,rep_east,,"))
-    assert "row 2" in _errors(job)[(3, "统一社会信用代码")]
+    assert "第 2 行" in _errors(job)[(3, "统一社会信用代码")]
 
 
 def test_formula_cells_are_refused(org: dict[str, Any], run_now: Any) -> None:
@@ -186,7 +187,7 @@ def test_formula_cells_are_refused(org: dict[str, Any], run_now: Any) -> None:
                     ["甲医院", "公立医院", "北京", "北京市", "东城区", "rep_east", "=100*2"],
                     ["乙医院", "公立医院", "北京", "北京市", "东城区", "rep_east", "300"]])
     job = _check(run_now, org["steward"], upload)
-    assert "formula" in _errors(job)[(2, "床位数")] and job.error_rows == 1
+    assert "公式" in _errors(job)[(2, "床位数")] and job.error_rows == 1
 
 
 def test_file_over_the_size_limit_is_refused(org: dict[str, Any], settings: Any) -> None:
@@ -205,7 +206,7 @@ def test_out_of_scope_owner_and_existing_customer_for_a_manager(org: dict[str, A
         "M2,华东新诊所,,诊所/门诊部,,上海市,,徐汇区,,,rep_east,,",
         ",复旦大学附属中山医院,,公立医院,,上海市,,徐汇区,,,rep_east,,"))  # same name and district exists
     errors = _errors(job)
-    assert "outside your team" in errors[(2, "负责代表")]
+    assert "不在您的团队中" in errors[(2, "负责代表")]
     assert (4, "客户名称") in errors
     job.mode = ImportMode.VALID_ROWS
     job.save(update_fields=["mode"])

@@ -122,7 +122,7 @@ def test_duplicate_name_is_refused_and_offers_to_replace(client: Any, org: dict[
     response = _save(client, "活跃", "status=prospect")
     assert response.status_code == 400
     page = response.content.decode()
-    assert "You already have a saved filter with this name on this list" in page
+    assert "您在此列表上已有同名的已保存筛选" in page
     assert 'name="overwrite"' in page
     assert SavedFilter.objects.get().querystring == "status=active"
 

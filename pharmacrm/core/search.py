@@ -154,10 +154,18 @@ class FullTextIndex:
             self.replace(rows)
             for statement in indexes:
                 cursor.execute(statement)
-            if vendor == _SQLITE:
+            self.optimize()
+
+    def optimize(self) -> None:
+        """After a bulk load: merge FTS5 into one segment (faster prefix queries); give PostgreSQL statistics.
+
+        Without statistics the PostgreSQL planner guesses and may scan the table.
+        """
+        with connection.cursor() as cursor:
+            if connection.vendor == _SQLITE:
                 cursor.execute(self._sql("INSERT INTO {table}({table}) VALUES ('optimize')"))
             else:
-                cursor.execute(self._sql("ANALYZE {table}"))  # else the planner guesses and may scan the table
+                cursor.execute(self._sql("ANALYZE {table}"))
 
     def _write_sqlite(self, cursor: Any, rows: dict[int, str]) -> None:
         cursor.executemany(self._sql("INSERT OR REPLACE INTO {table} (rowid, terms) VALUES (%s, %s)"), list(rows.items()))

@@ -103,3 +103,85 @@ def test_if_empty_leaves_existing_data_alone() -> None:
     output = _seed(scale=50, seed=2, if_empty=True)
     assert "nothing to do" in output
     assert Institution.objects.count() == 5
+
+
+def _search_ids(index: Any, term: str) -> set[int]:
+    from django.db import connection
+
+    sql, params = index.matching_ids(term)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {row[0] for row in cursor.fetchall()}
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_bulk_path_writes_the_same_rows_with_one_audit_entry_per_batch(monkeypatch: pytest.MonkeyPatch,
+                                                                       workers: int) -> None:
+    from django.contrib.contenttypes.models import ContentType
+
+    from pharmacrm.core.audit import verify_chain
+    from pharmacrm.core.models import AuditEntry
+    from pharmacrm.customers import search
+    from pharmacrm.customers.management import seeding
+    from pharmacrm.customers.models import Contact, Institution, Licence
+
+    with transaction.atomic():
+        _seed(scale=60, seed=7)
+        per_row = _fingerprint()
+        transaction.set_rollback(True)
+    monkeypatch.setattr(seeding, "ROUND", 20)  # several rounds, so forked workers take part
+    before = AuditEntry.objects.count()
+    output = _seed(scale=60, seed=7, bulk=True, workers=workers)
+    assert "60 institutions" in output and "bulk" in output
+    assert _fingerprint() == per_row  # same generator, same rows: only the audit granularity differs
+
+    ids = sorted(Institution.objects.values_list("pk", flat=True))
+    assert ids == list(range(ids[0], ids[0] + 60))
+    entries = AuditEntry.objects.filter(pk__gt=0, content_type=ContentType.objects.get_for_model(Institution),
+                                        action="create").order_by("pk")
+    batches = [entry for entry in entries if entry.object_id == ""]
+    assert len(batches) == 4  # the headquarters, then three rounds of 20
+    assert sum(entry.changes["rows"] for entry in batches) == 60
+    assert all(entry.reason == "demo data" and entry.actor_username == "steward" for entry in batches)
+    assert batches[0].changes["first_id"] == ids[0] and batches[-1].changes["last_id"] == ids[-1]
+    for model in (Licence, Contact):
+        counted = sum(entry.changes["rows"] for entry in AuditEntry.objects.filter(
+            pk__gt=0, content_type=ContentType.objects.get_for_model(model), object_id=""))
+        assert counted == model.objects.count()
+    assert AuditEntry.objects.count() - before < 100  # per batch, not per row
+    assert verify_chain().ok
+
+    # The search index and keys are filled as by the services.
+    institution = Institution.objects.filter(kind="public_hospital").first() or Institution.objects.first()
+    assert institution.search_key == search.institution_key(institution)
+    assert institution.pk in _search_ids(search.INSTITUTION_INDEX, institution.name[:4])
+    contact = Contact.objects.first()
+    assert contact.pk in _search_ids(search.CONTACT_INDEX, contact.mobile)
+    assert contact.affiliations.filter(institution=contact.institution).exists()
+
+
+def test_national_company_gives_reps_a_real_book(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At national scale a rep covers a few hundred customers, the rest wait with the city's manager."""
+    from pharmacrm.customers.management.commands import seed_demo
+    from pharmacrm.customers.models import Institution
+    from pharmacrm.org.models import Team, User
+    from pharmacrm.org.roles import Role
+
+    monkeypatch.setattr(seed_demo, "NATIONAL_SCALE", 3000)
+    monkeypatch.setattr(seed_demo, "BOOK", 5)
+    _seed(scale=3000, seed=3, bulk=True, workers=0)
+    assert Institution.objects.count() == 3000
+    assert Institution.objects.values("province_code").distinct().count() == 31  # the whole mainland
+    rep_east = User.objects.get(username="rep_east")
+    assert 0 < Institution.objects.filter(owner=rep_east).count() < 20  # weight 14 → a book of 14 × BOOK / 10
+    shanghai = Team.objects.get(name="上海市组", parent__name="华东大区")
+    assert shanghai.manager.role == Role.MANAGER and shanghai.manager.username == "manager_3101"
+    reps = User.objects.filter(role=Role.REP, username__regex=r"^rep_\d{4}_\d{2}$")
+    assert reps.count() > 50 and not reps.filter(team__isnull=True).exists()
+    books = [Institution.objects.filter(owner=rep).count() for rep in reps]
+    assert 2 < sum(books) / len(books) < 10, books  # about BOOK each
+    manager_books = Institution.objects.filter(owner__username__startswith="manager_").count()
+    assert 0.4 < manager_books / 3000 < 0.8  # the uncovered share waits with the city managers
+    mine = Institution.objects.visible_to(User.objects.get(username="rep_3101_01"))
+    assert mine.exists() and set(mine.values_list("province_code", flat=True)) == {"310000"}
+    assert not Institution.objects.filter(team__isnull=True).exists()

@@ -4,16 +4,28 @@ Teams (销售部 → 大区 → 组, plus head-office departments), one demo use
 role (password ``pharmacrm-demo``), reps spread over several provinces, and
 ``--scale`` institutions (hospitals by grade, primary care, clinics, pharmacy
 chains and their stores, single pharmacies, distributors) in real districts,
-each owned by the rep whose territory covers its district, with contacts.
+each owned by the rep whose territory covers its district, with contacts
+(about 2.8 per institution: hospitals have many, pharmacies one or two).
 
-The same ``--seed`` gives the same data (only timestamps differ). Rows are
-inserted in batches through ``audited_bulk_create`` — one audit entry per row —
-one transaction per chunk, so 100k institutions take a few minutes.
+From ``NATIONAL_SCALE`` institutions up the company is national, as at 1.8M: every
+district of the mainland, one team per city under its 大区, a rep per ``BOOK``
+covered institutions (a real rep covers 100–800), and the uncovered rest
+(1 − ``COVERAGE``) parked with the city's manager; the named demo reps keep
+their territories and a book of a few hundred.
+
+The same ``--seed`` gives the same data (only timestamps differ); ``customers.management.seeding``
+says how (one generator per province, rounds, worker processes). Up to ``BULK_SCALE``
+rows go through ``audited_bulk_create`` — one audit entry per row; above it (or with
+``--bulk``) they are inserted with executemany and audited with one entry per model
+and round naming the id range: 1.8M institutions and 5M contacts (with licences,
+affiliations and full-text rows) take about 24 minutes on two cores. Either way the
+full-text index is filled and ANALYZE runs last.
 """
 
 from __future__ import annotations
 
 import datetime
+import os
 import random
 import time
 from collections import defaultdict
@@ -25,8 +37,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from stdnum.cn import uscc
 
-from pharmacrm.core import hanzi, policy
-from pharmacrm.core.audit import audited_bulk_create, audited_update
+from pharmacrm.core import policy
+from pharmacrm.core.audit import audited_update
 from pharmacrm.core.models import AuditEntry
 from pharmacrm.customers import qualification, search
 from pharmacrm.customers.choices import (
@@ -43,13 +55,21 @@ from pharmacrm.customers.choices import (
     ReviewStatus,
     SourceChannel,
 )
-from pharmacrm.customers.models import Affiliation, Contact, Institution, Licence
+from pharmacrm.customers.management import seeding
+from pharmacrm.customers.models import Contact, Institution, Licence
 from pharmacrm.org.models import Division, DivisionLevel, Team, User
 from pharmacrm.org.roles import Role
 from pharmacrm.org.services import create_team, create_user
 
 DEMO_PASSWORD = "pharmacrm-demo"
-CHUNK = 5000  # institutions per transaction
+#: above this many institutions rows are bulk-inserted and audited per batch (see the module docstring)
+BULK_SCALE = 10000
+#: from this many institutions on the demo company covers the whole mainland with a rep per book
+NATIONAL_SCALE = 100000
+#: institutions a generated rep covers; the named demo reps' books are weight × BOOK / 10
+BOOK = 400
+#: share of a city's institutions with a rep; the rest wait with the city's manager
+COVERAGE = 0.4
 
 # --- organisation -----------------------------------------------------------------------
 
@@ -65,6 +85,14 @@ TEAMS: list[tuple[str, str | None]] = [
     ("市场部", None), ("财务部", None), ("法务部", None), ("大客户部", None), ("医学部", None),
     ("药物警戒部", None),
 ]
+
+
+#: 大区 of each mainland province (two more 大区 join the sales line at national scale)
+NATIONAL_REGIONS: dict[str, tuple[str, ...]] = {
+    "华东大区": ("31", "32", "33", "34", "35", "36", "37"), "华北大区": ("11", "12", "13", "14", "15"),
+    "东北大区": ("21", "22", "23"), "华南大区": ("44", "45", "46"), "华中大区": ("41", "42", "43"),
+    "西南大区": ("50", "51", "52", "53", "54"), "西北大区": ("61", "62", "63", "64", "65"),
+}
 
 
 @dataclass(frozen=True)
@@ -254,6 +282,14 @@ def territory_districts(user: DemoUser, by_province: dict[str, list[District]]) 
 # --- generators ----------------------------------------------------------------------------
 
 
+def person_name(rng: random.Random) -> tuple[str, str]:
+    """A Chinese name (surname and one or two characters) and the gender it suggests."""
+    gender = rng.choice("FM")
+    pool = GIVEN_FEMALE if gender == "F" else GIVEN_MALE
+    given = "".join(rng.choice(pool) for _ in range(rng.choice((1, 2, 2))))
+    return rng.choice(SURNAMES) + given, gender
+
+
 @dataclass
 class Owner:
     user: User
@@ -266,7 +302,8 @@ class Generator:
     owners: list[Owner]
     owner_weights: list[int]
     used_names: set[str] = field(default_factory=set)
-    chains: dict[str, list[tuple[Institution, str]]] = field(default_factory=lambda: defaultdict(list))
+    #: chain headquarters (id, brand) by province code prefix, shared by all generators
+    chains: dict[str, list[tuple[int, str]]] = field(default_factory=lambda: defaultdict(list))
 
     def __post_init__(self) -> None:
         self.today = policy.today()
@@ -285,10 +322,7 @@ class Generator:
         return self.rng.choices(table[0], cum_weights=table[1])[0]
 
     def person_name(self) -> tuple[str, str]:
-        gender = self.rng.choice("FM")
-        pool = GIVEN_FEMALE if gender == "F" else GIVEN_MALE
-        given = "".join(self.rng.choice(pool) for _ in range(self.rng.choice((1, 2, 2))))
-        return self.rng.choice(SURNAMES) + given, gender
+        return person_name(self.rng)
 
     def mobile(self) -> str:
         return self.rng.choice(MOBILE_PREFIXES) + f"{self.rng.randrange(10**8):08d}"
@@ -327,7 +361,7 @@ class Generator:
             kind = InstitutionKind.CLINIC
         if kind == InstitutionKind.CHAIN_STORE and not self.chains:
             kind = InstitutionKind.PHARMACY
-        grade, short_name, parent, road = "", "", None, ""
+        grade, short_name, parent_id, road = "", "", None, ""
         city_short = district.city.removesuffix("市") if len(district.city) > 2 else district.city
         rng = self.rng
         if kind == InstitutionKind.PUBLIC_HOSPITAL:
@@ -364,7 +398,7 @@ class Generator:
             name = f"{city_short}{brand}大药房连锁有限公司"
             short_name = f"{brand}大药房"
         elif kind == InstitutionKind.CHAIN_STORE:
-            parent, brand = self.chain_for(district)
+            parent_id, brand = self.chain_for(district)
             road = self.road()
             name = f"{brand}（{district.short}{road}店）"
         elif kind == InstitutionKind.PHARMACY:
@@ -377,7 +411,7 @@ class Generator:
         hospital = kind in HOSPITAL_KINDS
         institution = Institution(
             name=self.unique(name, district), short_name=short_name, kind=kind, hospital_grade=grade,
-            status=status, parent=parent, division_id=district.code,
+            status=status, parent_id=parent_id, division_id=district.code,
             province_code=district.code[:2] + "0000", city_code=district.code[:4] + "00",
             address=self.address(district, road), phone=self.landline(district), owner=owner.user, team_id=owner.user.team_id,
             uscc=self.uscc(district, kind) if rng.random() < 0.8 else "",
@@ -432,19 +466,24 @@ class Generator:
         institution.qualification_status, institution.qualification_until = result_status.status, result_status.until
         return result
 
-    def chain_for(self, district: District) -> tuple[Institution, str]:
+    def chain_for(self, district: District) -> tuple[int, str]:
         same_province = self.chains.get(district.code[:2])
         pool = same_province or [chain for chains in self.chains.values() for chain in chains]
         return self.rng.choice(pool)
 
     def contacts(self, institution: Institution) -> Iterator[Contact]:
         rng, kind = self.rng, institution.kind
+        # Hospitals: clinical departments, pharmacy and purchasing; a pharmacy: its pharmacist or two.
         if kind in (InstitutionKind.PUBLIC_HOSPITAL, InstitutionKind.PRIVATE_HOSPITAL):
-            count = rng.choice((2, 3, 3, 4))
-        elif kind in (InstitutionKind.COMMUNITY_CENTER, InstitutionKind.TOWNSHIP_HOSPITAL, InstitutionKind.CHAIN_HQ):
-            count = rng.choice((1, 2))
+            count = rng.randint(4, 14)
+        elif kind in (InstitutionKind.COMMUNITY_CENTER, InstitutionKind.TOWNSHIP_HOSPITAL):
+            count = rng.randint(2, 4)
+        elif kind in (InstitutionKind.CHAIN_HQ, InstitutionKind.DISTRIBUTOR):
+            count = rng.choice((2, 2, 3))
+        elif kind == InstitutionKind.OTHER:
+            count = 1
         else:
-            count = rng.choice((0, 1, 1))
+            count = rng.choice((1, 2))
         for index in range(count):
             name, gender = self.person_name()
             if kind in (InstitutionKind.CHAIN_HQ, InstitutionKind.DISTRIBUTOR):
@@ -471,11 +510,6 @@ class Generator:
             yield contact
 
 
-def index_terms_of(row: Any, texts: Any) -> list[str]:
-    names, identifiers = texts(row)
-    return hanzi.index_terms(*names, identifiers=identifiers)
-
-
 # --- command ---------------------------------------------------------------------------------
 
 
@@ -486,8 +520,13 @@ class Command(BaseCommand):
         parser.add_argument("--scale", type=int, default=600, help="number of institutions (default 600)")
         parser.add_argument("--seed", type=int, default=2025, help="random seed (same seed, same data)")
         parser.add_argument("--if-empty", action="store_true", help="do nothing when any institution exists")
+        parser.add_argument("--bulk", action="store_true",
+                            help=f"insert with executemany and one audit entry per batch (automatic above {BULK_SCALE})")
+        parser.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1),
+                            help="generator processes for a bulk load (default: CPUs up to 4; 0 = none)")
 
-    def handle(self, *args: Any, scale: int, seed: int, if_empty: bool, **options: Any) -> None:
+    def handle(self, *args: Any, scale: int, seed: int, if_empty: bool, bulk: bool = False,
+               workers: int = 0, **options: Any) -> None:
         if if_empty and Institution.objects.exists():
             self.stdout.write("seed_demo: institutions already exist; nothing to do (--if-empty)")
             return
@@ -497,55 +536,100 @@ class Command(BaseCommand):
         audit_before = AuditEntry.objects.count()
         users = self.create_org()
         by_province = load_districts()
-        owners = [Owner(users[u.username], territory_districts(u, by_province)) for u in DEMO_USERS if u.weight]
-        generator = Generator(random.Random(seed), owners, [u.weight for u in DEMO_USERS if u.weight])
-        steward = users["steward"]
+        if scale >= NATIONAL_SCALE:
+            owners = self.create_national_org(users, by_province, scale, random.Random(f"{seed}:org"))
+        else:
+            owners = [(Owner(users[u.username], territory_districts(u, by_province)), u.weight)
+                      for u in DEMO_USERS if u.weight]
+        shards = self.plan(owners, scale, seed)
+        bulk = bulk or scale > BULK_SCALE
+        writer = seeding.BulkWriter(users["steward"]) if bulk else seeding.AuditedWriter(users["steward"])
 
-        institutions = contacts = 0
-        hq_count = min(scale, max(1, round(scale * 0.006)))
-        with transaction.atomic():
-            headquarters = self.insert_batch(generator, steward, [
-                generator.institution(InstitutionKind.CHAIN_HQ) for _ in range(hq_count)])
-            for hq in headquarters:
-                generator.chains[hq.province_code[:2]].append((hq, hq.short_name))
-            contacts += self.insert_contacts(generator, steward, headquarters)
-        institutions += len(headquarters)
-        while institutions < scale:
-            size = min(CHUNK, scale - institutions)
-            with transaction.atomic():
-                rows = self.insert_batch(generator, steward, [generator.institution() for _ in range(size)])
-                contacts += self.insert_contacts(generator, steward, rows)
-            institutions += len(rows)
-            if scale > CHUNK:
-                self.stdout.write(f"  … {institutions}/{scale} institutions ({time.monotonic() - started:.0f} s)")
+        headquarters, contacts = seeding.write_headquarters(shards, writer)
+        for institution, pk in headquarters:
+            shards[0].generator.chains[institution.province_code[:2]].append((pk, institution.short_name))
 
+        def progress(done: int, total: int) -> None:
+            if total > seeding.ROUND:
+                self.stdout.write(f"  … {done + len(headquarters)}/{scale} institutions "
+                                  f"({time.monotonic() - started:.0f} s)")
+
+        institutions, more_contacts = seeding.load(shards, writer, workers=workers if bulk else 0, progress=progress)
+        institutions, contacts = institutions + len(headquarters), contacts + more_contacts
         elapsed = time.monotonic() - started
         self.stdout.write(self.style.SUCCESS(
-            f"seed_demo: {len(users)} users, {Team.objects.count()} teams, {institutions} institutions, "
+            f"seed_demo: {User.objects.count()} users, {Team.objects.count()} teams, {institutions} institutions, "
             f"{contacts} contacts, {AuditEntry.objects.count() - audit_before} audit entries "
-            f"in {elapsed:.1f} s (seed {seed})"))
+            f"in {elapsed:.1f} s (seed {seed}{', bulk' if bulk else ''})"))
         self.stdout.write(f"demo logins: {', '.join(u.username for u in DEMO_USERS)} — password {DEMO_PASSWORD}")
 
-    def insert_batch(self, generator: Generator, steward: User, batch: list[Institution]) -> list[Institution]:
-        """Institutions with their licences (status derived before insert) and their search index rows."""
-        licences = {id(row): generator.licences(row) for row in batch}
-        rows = audited_bulk_create(Institution, batch, actor=steward, reason="demo data")
-        for row in rows:
-            for licence in licences[id(row)]:
-                licence.institution = row
-        audited_bulk_create(Licence, [licence for row in rows for licence in licences[id(row)]], actor=steward,
-                            reason="demo data")
-        search.INSTITUTION_INDEX.replace((row.pk, index_terms_of(row, search.institution_texts)) for row in rows)
-        return rows
+    def plan(self, owners: list[tuple[Owner, int]], scale: int, seed: int) -> list[seeding.Shard]:
+        """One shard per province: its owners, its share of ``scale`` and of the chain headquarters."""
+        by_province: dict[str, list[tuple[Owner, int]]] = defaultdict(list)
+        for owner, weight in owners:
+            provinces = {district.code[:2] for district in owner.districts}
+            if len(provinces) != 1:
+                raise CommandError(f"{owner.user.username}'s territory spans provinces {sorted(provinces)}")
+            by_province[provinces.pop()].append((owner, weight))
+        provinces = sorted(by_province)
+        weights = [sum(weight for _owner, weight in by_province[province]) for province in provinces]
+        counts = seeding.allocate(scale, weights)
+        headquarters = seeding.allocate(min(scale, max(1, round(scale * 0.006))), weights)
+        chains: dict[str, list[tuple[int, str]]] = defaultdict(list)  # filled once the headquarters exist
+        shards = []
+        for province, count, hq_count in zip(provinces, counts, headquarters, strict=True):
+            if count:
+                members = by_province[province]
+                generator = Generator(random.Random(f"{seed}:{province}"), [owner for owner, _ in members],
+                                      [weight for _, weight in members], chains=chains)
+                shards.append(seeding.Shard(province, generator, count, min(hq_count, count)))
+        return shards
 
-    def insert_contacts(self, generator: Generator, steward: User, institutions: list[Institution]) -> int:
-        rows = audited_bulk_create(Contact, [c for row in institutions for c in generator.contacts(row)],
-                                   actor=steward, reason="demo data")
-        audited_bulk_create(Affiliation, [Affiliation(contact=row, institution_id=row.institution_id,
-                                                      department=row.department, title=row.title) for row in rows],
-                            actor=steward, reason="demo data")
-        search.CONTACT_INDEX.replace((row.pk, index_terms_of(row, search.contact_texts)) for row in rows)
-        return len(rows)
+    def create_national_org(self, users: dict[str, User], by_province: dict[str, list[District]], scale: int,
+                            rng: random.Random) -> list[tuple[Owner, int]]:
+        """A team per city under its 大区: a manager (who holds the uncovered institutions), an academic rep
+        and a rep per ``BOOK`` covered institutions; the named reps keep their territories with a real book."""
+        owners = [(Owner(users[u.username], territory_districts(u, by_province)), u.weight * BOOK // 10)
+                  for u in DEMO_USERS if u.weight]
+        region_of = {province: region for region, provinces in NATIONAL_REGIONS.items() for province in provinces}
+        cities: dict[tuple[str, str], list[District]] = defaultdict(list)
+        for province, districts in sorted(by_province.items()):
+            for district in districts if province in region_of else ():
+                cities[(province, district.city)].append(district)
+        total = sum(len(districts) for districts in cities.values())
+        divisions = Division.objects.in_bulk({d.code[:4] + "00" for districts in cities.values() for d in districts})
+        with transaction.atomic():
+            sales = Team.objects.get(name="销售部", parent=None)
+            regions = {name: self.team(name, sales) for name in NATIONAL_REGIONS}
+            for (province, city), districts in sorted(cities.items(), key=lambda item: item[1][0].code):
+                key = districts[0].code[:4]
+                expected = scale * len(districts) / total
+                reps = round(expected * COVERAGE / BOOK)
+                team = self.team(f"{city}组", regions[region_of[province]])
+                territory = sorted({divisions[d.code[:4] + "00"] for d in districts if d.code[:4] + "00" in divisions},
+                                   key=lambda division: division.code)
+                manager = self.national_user(f"manager_{key}", Role.MANAGER, team, territory, rng)
+                if team.manager_id is None:
+                    audited_update(team, actor=None, changes={"manager": manager})
+                self.national_user(f"academic_{key}", Role.ACADEMIC_REP, team, [], rng)
+                for number in range(1, reps + 1):
+                    rep = self.national_user(f"rep_{key}_{number:02d}", Role.REP, team, territory, rng)
+                    owners.append((Owner(rep, districts), BOOK))
+                owners.append((Owner(manager, districts), max(1, round(expected - reps * BOOK))))
+        return owners
+
+    @staticmethod
+    def team(name: str, parent: Team) -> Team:
+        return Team.objects.filter(name=name, parent=parent).first() or create_team(actor=None, name=name,
+                                                                                     parent=parent)
+
+    @staticmethod
+    def national_user(username: str, role: str, team: Team, territories: list[Division], rng: random.Random) -> User:
+        """A generated colleague of the demo users: no password (an admin sets one to log in as them)."""
+        full_name = person_name(rng)[0]  # drawn even when the user exists, so later names do not shift
+        return User.objects.filter(username=username).first() or create_user(
+            actor=None, username=username, full_name=full_name, role=role, team=team,
+            email=f"{username}@demo.pharmacrm.cn", territories=territories)
 
     def create_org(self) -> dict[str, User]:
         """Teams and demo users; existing ones (same name / username) are reused."""

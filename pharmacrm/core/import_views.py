@@ -104,7 +104,7 @@ def import_new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def import_template(request: HttpRequest, kind: str) -> HttpResponse:
-    importer = imports.importer_class(kind) if kind in {i.kind for i in _importers_or_403(request.user)} else None
+    importer = next((i for i in _importers_or_403(request.user) if i.kind == kind), None)
     if importer is None:
         raise PermissionDenied
     response = HttpResponse(imports.template_file(importer), content_type=imports.XLSX_MIME)

@@ -492,10 +492,13 @@ def parse_int(outcome: Outcome, key: str, *, maximum: int = 2_000_000_000) -> in
     if not text:
         return None
     try:
-        number = int(float(text)) if text.replace(".", "", 1).isdigit() and float(text).is_integer() else int(text)
+        value = float(text)  # Excel writes whole numbers as 2000.0
     except ValueError:
+        value = None
+    if value is None or not value.is_integer():
         outcome.error(key, _("Enter a whole number."))
         return None
+    number = int(value)
     if number < 0 or number > maximum:
         outcome.error(key, _("Enter a number between 0 and %(max)s.") % {"max": maximum})
         return None

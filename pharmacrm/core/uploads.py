@@ -63,17 +63,9 @@ def validate_upload(upload: UploadedFile) -> str:
 def store_upload(*, actor: Any, upload: UploadedFile, attach_to: models.Model, description: str = "") -> StoredFile:
     """Validate and keep an uploaded file attached to a record the actor can see."""
     mime = validate_upload(upload)
-    digest = hashlib.sha256()
-    for chunk in upload.chunks():
-        digest.update(chunk)
-    upload.seek(0)
     name = (upload.name or "upload").replace("\\", "/").rsplit("/", 1)[-1][:255]
-    return audited_create(
-        StoredFile, actor=actor,
-        content_type=ContentType.objects.get_for_model(attach_to, for_concrete_model=False),
-        object_id=str(attach_to.pk), file=upload, original_name=name, mime_type=mime, size=upload.size,
-        sha256=digest.hexdigest(), uploaded_by=actor, description=description[:200],
-    )
+    return store_file(actor=actor, content=upload, name=name, attach_to=attach_to, mime_type=mime,
+                      description=description)
 
 
 def store_file(*, actor: Any, content: Any, name: str, attach_to: models.Model, mime_type: str,
@@ -87,9 +79,10 @@ def store_file(*, actor: Any, content: Any, name: str, attach_to: models.Model, 
         digest.update(chunk)
         size += len(chunk)
     content.seek(0)
+    stored = content if getattr(content, "name", None) else File(content, name=name)  # ContentFile has no name
     return audited_create(
         StoredFile, actor=actor,
         content_type=ContentType.objects.get_for_model(attach_to, for_concrete_model=False),
-        object_id=str(attach_to.pk), file=File(content, name=name), original_name=name[:255], mime_type=mime_type,
+        object_id=str(attach_to.pk), file=stored, original_name=name[:255], mime_type=mime_type,
         size=size, sha256=digest.hexdigest(), uploaded_by=actor, description=description[:200],
     )

@@ -535,9 +535,7 @@ class InstitutionImporter(Importer):
             audited_bulk_create(Institution, instances, actor=self.actor, reason=_("Import"),
                                 extra=lambda row, tags_of=tags_of: {"tags": tags_of[id(row)]} if id(row) in tags_of
                                 else {})
-            search.INSTITUTION_INDEX.replace([(row.pk, hanzi.index_terms(*search.institution_texts(row)[0],
-                                                                         identifiers=search.institution_texts(row)[1]))
-                                              for row in instances])
+            search.index_institutions(instances)  # keys were set above: only the full-text rows are written
             self._set_tags([row for row in ready if row.tags], created=True)
             if not self.steward:
                 from pharmacrm.customers import stewardship
@@ -712,9 +710,7 @@ class ContactImporter(Importer):
         audited_bulk_create(Affiliation, [Affiliation(contact=contact, institution_id=contact.institution_id,
                                                       department=contact.department, title=contact.title)
                                           for contact in created], actor=self.actor, reason=_("Import"))
-        search.CONTACT_INDEX.replace([(contact.pk, hanzi.index_terms(*search.contact_texts(contact)[0],
-                                                                     identifiers=search.contact_texts(contact)[1]))
-                                      for contact in created])
+        search.index_contacts(created)
         return len(created), updated
 
 

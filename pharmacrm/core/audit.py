@@ -23,6 +23,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from pharmacrm.core import bulkinsert
 from pharmacrm.core.models import AuditAction, AuditChainHead, AuditEntry, BaseModel
 from pharmacrm.core.querysets import allow_bulk_writes
 from pharmacrm.core.request_context import current_request_meta
@@ -42,9 +43,19 @@ class StaleVersion(Exception):
 # --- canonical form and hashing ------------------------------------------------------
 
 
+_NATIVE = frozenset({str, int, bool, type(None)})
+
+
 def to_jsonable(value: Any) -> Any:
     """Stable JSON form of a field value (for changes and for hashing)."""
-    if value is None or isinstance(value, (bool, int, str)):
+    kind = type(value)
+    if kind in _NATIVE:  # the common case first, by exact type: this runs for every audited value
+        return value
+    if kind is list:
+        return [item if type(item) in _NATIVE else to_jsonable(item) for item in value]
+    if kind is dict:
+        return {str(key): item if type(item) in _NATIVE else to_jsonable(item) for key, item in value.items()}
+    if isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
         return repr(value)
@@ -77,7 +88,7 @@ def entry_payload(entry: AuditEntry) -> dict[str, Any]:
         "content_type_id": entry.content_type_id,
         "object_id": entry.object_id,
         "object_repr": entry.object_repr,
-        "changes": to_jsonable(entry.changes),
+        "changes": entry.changes,  # already in JSON form: append() converted it, the database returns it so
         "reason": entry.reason,
         "request_id": entry.request_id,
         "ip_address": entry.ip_address,
@@ -147,7 +158,7 @@ def append(changes: Sequence[Change], *, actor: Any = None) -> list[AuditEntry]:
             entry.entry_hash = compute_hash(previous, entry)
             previous = entry.entry_hash
             entries.append(entry)
-        AuditEntry.objects.bulk_create(entries, batch_size=500)
+        bulkinsert.insert(AuditEntry, entries)
         head.last_hash = previous
         head.entry_count += len(entries)
         head.save(update_fields=["last_hash", "entry_count"])
@@ -178,6 +189,11 @@ def snapshot(obj: models.Model) -> dict[str, Any]:
     }
 
 
+def creation_changes(values: dict[str, Any]) -> dict[str, Any]:
+    """A creation entry: each value the record was created with; empty ones (None, "", []) are left out."""
+    return {name: [None, value] for name, value in values.items() if value is not None and value != "" and value != []}
+
+
 def _require_reason(model: type[models.Model], action: str, reason: str) -> None:
     required = getattr(model, "reason_required_for", ())
     if action in required and not (reason or "").strip():
@@ -196,7 +212,7 @@ def audited_create(model: type[M], *, actor: Any, audit_reason: str = "", **fiel
     obj.full_clean()
     with transaction.atomic():
         obj.save(force_insert=True)
-        append([Change(AuditAction.CREATE, obj, {k: [None, v] for k, v in snapshot(obj).items()}, reason)],
+        append([Change(AuditAction.CREATE, obj, creation_changes(snapshot(obj)), reason)],
                actor=actor)
     return obj
 
@@ -285,15 +301,13 @@ def audited_bulk_create(model: type[M], objs: Iterable[M], *, actor: Any, reason
 
 def _insert_batch(model: type[M], batch: list[M], actor: Any, reason: str,
                   extra: Callable[[M], dict[str, Any]] | None) -> list[M]:
-    rows = model._default_manager.bulk_create(batch)
-    if any(row.pk is None for row in rows):
-        raise RuntimeError("bulk insert did not return primary keys; cannot audit")
+    rows = bulkinsert.insert(model, batch)
     changes = []
     for row in rows:
         values = snapshot(row)
         if extra is not None:
             values.update(extra(row))
-        changes.append(Change(AuditAction.CREATE, row, {k: [None, v] for k, v in values.items()}, reason))
+        changes.append(Change(AuditAction.CREATE, row, creation_changes(values), reason))
     append(changes, actor=actor)
     return rows
 

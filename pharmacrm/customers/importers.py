@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from pharmacrm.core import hanzi, imports, policy
+from pharmacrm.core import bulkinsert, hanzi, imports, policy
 from pharmacrm.core.audit import Change, append, audited_bulk_create, audited_create, audited_update
 from pharmacrm.core.imports import (
     Importer,
@@ -580,7 +580,7 @@ class InstitutionImporter(Importer):
         with allow_bulk_writes():
             if not created:
                 through.objects.filter(institution_id__in=[row.instance.pk for row in rows]).delete()
-            through.objects.bulk_create(links, batch_size=2000)
+            bulkinsert.insert(through, links)  # audited above (updates) or in the creation entries (new rows)
         append(changes, actor=self.actor)
 
 

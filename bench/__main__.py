@@ -27,6 +27,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=50, help="timed runs per scenario and side (default 50)")
     parser.add_argument("--seed", type=int, default=2025, help="seed_demo random seed")
     parser.add_argument("--db", help="SQLite file path or database URL (default: var/bench.sqlite3 / <db>_bench)")
+    parser.add_argument("--import-rows", type=int, default=5000, help="rows in the import benchmark's file (0: skip)")
     parser.add_argument("--only", action="append", help="run only scenarios whose name contains this (repeatable)")
     return parser.parse_args(argv)
 
@@ -120,6 +121,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nratio = ORM median / raw median · ORM = the app's path: the list view's queryset, or for '(htmx)' "
           f"and 'filtered page' the whole request through the test client · {time.monotonic() - started:.1f} s")
 
+    imports = []
+    if args.import_rows and (not args.only or any(part in "import" for part in args.only)):
+        from bench import importing
+
+        print(f"\n{'import (median of 3, rolled back)':<44}{'rows':>8}{'seconds':>10}{'rows/s':>10}")
+        for result in importing.run(args.import_rows, repeat=3):
+            imports.append(result)
+            print(f"{result['name']:<44}{result['rows']:>8}{result['median_s']:>10.2f}{result['rows_per_s']:>10}")
+
     import django
 
     RESULTS.mkdir(exist_ok=True)
@@ -134,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         "django": django.get_version(),
         "machine": f"{platform.machine()} · {os.cpu_count()} cpus",
         "scenarios": results,
+        "imports": imports,
     }
     (RESULTS / "latest.json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
     print(f"wrote {RESULTS / 'latest.json'}")

@@ -53,9 +53,9 @@ def reserve_ids(model: type[models.Model], count: int) -> list[int]:
             return [row[0] for row in cursor.fetchall()]
         # SQLite: the IMMEDIATE transaction holds the write lock; AUTOINCREMENT never reuses a key,
         # so start above both the highest key in use and the highest ever handed out.
-        quoted = connection.ops.quote_name(table)
-        cursor.execute(f"SELECT max(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0), "
-                       f"COALESCE((SELECT max({connection.ops.quote_name(column)}) FROM {quoted}), 0))", [table])
+        quoted, key = connection.ops.quote_name(table), connection.ops.quote_name(column)
+        cursor.execute("SELECT max(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0), "  # noqa: S608
+                       f"COALESCE((SELECT max({key}) FROM {quoted}), 0))", [table])  # names from the model, quoted
         start = cursor.fetchone()[0]
     return list(range(start + 1, start + count + 1))
 
@@ -96,7 +96,7 @@ def insert(model: type[M], objs: list[M]) -> list[M]:
         obj._state.adding = False
         obj._state.db = connection.alias
     quote = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608  (names from the model, quoted; values bound)
         quote(meta.db_table), ", ".join(quote(field.column) for field in fields), ", ".join(["%s"] * len(fields)))
     with connection.cursor() as cursor:
         for start in range(0, len(rows), 5000):

@@ -45,3 +45,39 @@ def mask_handle(value: str) -> str:
 def mask_birthday(value: datetime.date | None) -> str:
     """The year goes (it gives the age); month and day stay, which birthday care needs."""
     return f"****-{value:%m-%d}" if value else ""
+
+
+def _birthday_text(value: object) -> str:
+    """A birthday as the audit trail stores it (ISO text) or as a date."""
+    if isinstance(value, datetime.date):
+        return mask_birthday(value)
+    try:
+        return mask_birthday(datetime.date.fromisoformat(str(value)))
+    except ValueError:
+        return MASK * 4
+
+
+#: how each personal field is masked, by field name (the Contact model's ``personal_fields``)
+PERSONAL_MASKS = {"mobile": mask_phone, "office_phone": mask_phone, "wechat_id": mask_handle,
+                  "email": mask_handle, "id_number": mask_resident_id, "birthday": _birthday_text}
+
+
+def mask_field(name: str, value: object) -> object:
+    """``value`` of the personal field ``name`` masked (empty stays empty); unknown fields wholly hidden."""
+    if value is None or value == "":
+        return value
+    mask = PERSONAL_MASKS.get(name)
+    return mask(value) if mask else MASK * 4
+
+
+def mask_changes(changes: dict[str, object], personal_fields: tuple[str, ...]) -> dict[str, object]:
+    """An audit entry's changes with the values of personal fields masked (old → new pairs and plain values)."""
+    masked: dict[str, object] = {}
+    for name, value in changes.items():
+        if name not in personal_fields:
+            masked[name] = value
+        elif isinstance(value, list):
+            masked[name] = [mask_field(name, item) for item in value]
+        else:
+            masked[name] = mask_field(name, value)
+    return masked

@@ -19,10 +19,12 @@ from django.views.decorators.http import require_POST
 from pharmacrm.core.audit import log_event
 from pharmacrm.core.filters import AuditEntryFilter
 from pharmacrm.core.generic import ScopedListView, get_visible_or_404
+from pharmacrm.core.masking import mask_changes
 from pharmacrm.core.models import AuditAction, AuditEntry, Notification, StoredFile, WorkerHeartbeat
 from pharmacrm.core.notifications import mark_read
 from pharmacrm.core.querysets import is_scoped
 from pharmacrm.core.uploads import store_upload
+from pharmacrm.org.scope import can_see_unmasked_personal_data
 
 
 @login_required
@@ -132,7 +134,13 @@ def file_upload(request: HttpRequest, content_type_id: int, object_id: str) -> H
 def history(request: HttpRequest, content_type_id: int, object_id: str) -> HttpResponse:
     """The History tab of any record: its audit entries, if the user may see the record."""
     _content_type, obj = visible_record_or_404(request.user, content_type_id, object_id, history=True)
-    entries = AuditEntry.objects.for_object(obj).order_by("-id")[:200]
+    entries = list(AuditEntry.objects.for_object(obj).order_by("-id")[:200])
+    personal = getattr(obj, "personal_fields", ())
+    if personal and not can_see_unmasked_personal_data(request.user):
+        # the old and new values of a phone or a birthday are personal data too: masked here as on the
+        # record's page, where seeing them in clear is an audited reveal (PIPL; DOMAIN.md 2.4)
+        for entry in entries:
+            entry.changes = mask_changes(entry.changes or {}, personal)
     return render(request, "core/_history.html", {"entries": entries, "object": obj})
 
 

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from pharmacrm.core.audit import audited_create, audited_update, log_event
-from pharmacrm.core.masking import mask_birthday, mask_handle, mask_phone, mask_resident_id
+from pharmacrm.core.masking import PERSONAL_MASKS, mask_field
 from pharmacrm.core.models import AuditAction, StoredFile
 from pharmacrm.core.uploads import store_upload, validate_upload
 from pharmacrm.core.validators import check_uscc
@@ -303,16 +303,9 @@ def _refresh_consent_flag(contact: Contact) -> None:
 
 # --- personal data (PIPL) ------------------------------------------------------------------------
 
-PERSONAL_MASKS = {"mobile": mask_phone, "office_phone": mask_phone, "wechat_id": mask_handle,
-                  "email": mask_handle, "id_number": mask_resident_id}
-
-
 def masked_personal_data(contact: Contact) -> dict[str, str]:
     """A contact's personal fields as everyone sees them until revealed (PIPL 第五十一条: least exposure)."""
-    values = {name: (mask(getattr(contact, name)) if getattr(contact, name) else "")
-              for name, mask in PERSONAL_MASKS.items()}
-    values["birthday"] = mask_birthday(contact.birthday) if contact.birthday else ""
-    return values
+    return {name: mask_field(name, getattr(contact, name)) or "" for name in PERSONAL_MASKS}
 
 
 def reveal_personal_data(*, actor: Any, contact: Contact, purpose: str = "view") -> dict[str, str]:

@@ -54,6 +54,23 @@ def test_personal_data_is_masked_and_each_reveal_is_audited(org: dict[str, Any],
     assert AuditEntry.objects.for_object(doctor).filter(action="view_personal_data").count() == 1
 
 
+def test_history_tab_masks_old_and_new_personal_values(org: dict[str, Any], doctor: Contact, client: Any) -> None:
+    """The audit trail holds every former phone number; the History tab must not become a way round the reveal."""
+    from django.contrib.contenttypes.models import ContentType
+
+    services.update_contact(actor=org["steward"], contact=doctor, changes={"mobile": "13987654321"})
+    url = f"/history/{ContentType.objects.get_for_model(Contact).pk}/{doctor.pk}/"
+    login(client, org["rep_east"])
+    page = client.get(url).content.decode()
+    assert "138****5678" in page and "139****4321" in page and "****-04-18" in page
+    for clear in ("13812345678", "13987654321", "1966-04-18", "11010519491231002X", "fanjia_md"):
+        assert clear not in page
+    assert "肝外科" in page  # the rest of the history is there
+    login(client, org["steward"])  # a role cleared for personal data reads the trail as it is
+    page = client.get(url).content.decode()
+    assert "13812345678" in page and "13987654321" in page
+
+
 def test_exports_mask_personal_data_for_roles_without_the_right(org: dict[str, Any], doctor: Contact,
                                                                 client: Any) -> None:
     def mobiles(user: Any) -> list[str]:

@@ -57,7 +57,8 @@ class MappingForm(StyledFormMixin, forms.Form):
                 continue
             name = f"column_{index}"
             self.fields[name] = forms.ChoiceField(label=header, choices=choices, required=False,
-                                                  initial=job.mapping.get(header, ""))
+                                                  initial=job.mapping.get(header, ""),
+                                                  widget=forms.Select(attrs={"class": "form-select form-select-sm"}))
             self.header_fields.append((name, header))
         self.fields["mode"].initial = job.mode
         self.order_fields(["mode"])

@@ -14,6 +14,22 @@ import pytest
 DEMO_PASSWORD = "pharmacrm-demo"
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> Any:
+    """pytest-django's test database, and at the end no stray session left to block dropping it.
+
+    Tests that kill a worker process (kill -9 during an import) or run a live server leave
+    PostgreSQL sessions behind for a moment; ``DROP DATABASE`` would then warn and keep it.
+    """
+    yield django_db_setup
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+
+
 @pytest.fixture
 def org(db: Any) -> dict[str, Any]:
     from pharmacrm.customers.services import create_institution

@@ -36,7 +36,7 @@ def browser_page(monkeypatch: pytest.MonkeyPatch) -> Any:
         browser.close()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_rep_signs_in_sees_chinese_and_switches_to_english(org: dict[str, Any], live_server: Any,
                                                           browser_page: Any) -> None:
     # ``org`` comes before ``browser_page``: database work done while Playwright's event loop runs
@@ -70,7 +70,7 @@ def test_rep_signs_in_sees_chinese_and_switches_to_english(org: dict[str, Any], 
 IMPORT_HEADER = "客户编码,客户名称,客户类型,医院等级,省份,城市,区县,负责代表\n"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_steward_imports_fixes_errors_and_rep_finds_the_customer_by_initials(
         org: dict[str, Any], live_server: Any, browser_page: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """The steward uploads a customer file, reads the dry run's error, uploads the corrected file,

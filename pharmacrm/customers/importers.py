@@ -535,7 +535,7 @@ class InstitutionImporter(Importer):
             audited_bulk_create(Institution, instances, actor=self.actor, reason=_("Import"),
                                 extra=lambda row, tags_of=tags_of: {"tags": tags_of[id(row)]} if id(row) in tags_of
                                 else {})
-            search.index_institutions(instances)  # keys were set above: only the full-text rows are written
+            search.index_institutions(instances, keys_current=True)  # keys were set above
             self._set_tags([row for row in ready if row.tags], created=True)
             if not self.steward:
                 from pharmacrm.customers import stewardship
@@ -710,7 +710,7 @@ class ContactImporter(Importer):
         audited_bulk_create(Affiliation, [Affiliation(contact=contact, institution_id=contact.institution_id,
                                                       department=contact.department, title=contact.title)
                                           for contact in created], actor=self.actor, reason=_("Import"))
-        search.index_contacts(created)
+        search.index_contacts(created, keys_current=True)
         return len(created), updated
 
 

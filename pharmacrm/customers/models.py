@@ -260,9 +260,19 @@ class ContactQuerySet(ScopedQuerySet):
     scoped = True
 
     def visible_to(self, user: Any) -> Self:
-        """A contact is visible where their (primary) institution is."""
+        """A contact is visible to whoever sees their main institution or one where they work now
+        (a current affiliation: the professor who also sits in a rep's county hospital on Tuesdays)."""
         ids = visible_institution_ids(user)
-        return self if ids is None else self.filter(institution_id__in=ids)
+        if ids is None:
+            return self
+        main = Contact._base_manager.filter(institution_id__in=ids).order_by().values("pk")
+        working = Affiliation.objects.current().filter(institution_id__in=ids).order_by().values("contact_id")
+        return self.filter(pk__in=main.union(working, all=True))
+
+    def working_at(self, institution: Any) -> Self:
+        """Contacts whose main institution this is, and those with a current affiliation here."""
+        return self.filter(Q(institution=institution)
+                           | Q(pk__in=Affiliation.objects.current().filter(institution=institution).values("contact_id")))
 
 
 class Contact(BaseModel):
@@ -339,6 +349,12 @@ class AffiliationQuerySet(ScopedQuerySet):
     def visible_to(self, user: Any) -> Self:
         """An affiliation is visible with its contact."""
         return self.filter(contact__in=Contact.objects.visible_to(user).values("pk"))
+
+    def current(self) -> Self:
+        """Not ended (an end date today still counts)."""
+        from pharmacrm.core.policy import today
+
+        return self.filter(Q(end_date__isnull=True) | Q(end_date__gte=today()))
 
 
 class Affiliation(BaseModel):

@@ -56,23 +56,28 @@ def contact_key(contact: Any) -> str:
     return hanzi.search_key(*names, identifiers=identifiers)
 
 
-def index_institutions(institutions: Iterable[Any]) -> None:
-    """Refresh the search key column and the full-text rows of saved institutions."""
-    _index(institutions, institution_texts, INSTITUTION_INDEX, "search_key")
+def index_institutions(institutions: Iterable[Any], *, keys_current: bool = False) -> None:
+    """Refresh the search key column and the full-text rows of saved institutions.
+
+    ``keys_current``: the rows were inserted with their search keys (a bulk insert); only the
+    full-text rows are written.
+    """
+    _index(institutions, institution_texts, INSTITUTION_INDEX, "search_key", keys_current)
 
 
-def index_contacts(contacts: Iterable[Any]) -> None:
-    _index(contacts, contact_texts, CONTACT_INDEX, "search_key")
+def index_contacts(contacts: Iterable[Any], *, keys_current: bool = False) -> None:
+    _index(contacts, contact_texts, CONTACT_INDEX, "search_key", keys_current)
 
 
-def _index(rows: Iterable[Any], texts: Any, index: FullTextIndex, key_field: str) -> None:
+def _index(rows: Iterable[Any], texts: Any, index: FullTextIndex, key_field: str, keys_current: bool) -> None:
     pairs = []
     for row in rows:
         names, identifiers = texts(row)
-        key = hanzi.search_key(*names, identifiers=identifiers)
-        if getattr(row, key_field) != key:
-            type(row).objects.filter(pk=row.pk).update_derived(**{key_field: key})
-            setattr(row, key_field, key)
+        if not keys_current:
+            key = hanzi.search_key(*names, identifiers=identifiers)
+            if getattr(row, key_field) != key:
+                type(row).objects.filter(pk=row.pk).update_derived(**{key_field: key})
+                setattr(row, key_field, key)
         pairs.append((row.pk, hanzi.index_terms(*names, identifiers=identifiers)))
     index.replace(pairs)
 

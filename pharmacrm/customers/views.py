@@ -101,8 +101,7 @@ class InstitutionDetailView(ScopedDetailView):
         context = super().get_context_data(**kwargs)
         institution, user = context["object"], self.request.user
         context.update(
-            contacts=Contact.objects.visible_to(user).filter(institution=institution).order_by("-is_key_contact",
-                                                                                               "name")[:100],
+            contacts=Contact.objects.visible_to(user).working_at(institution).order_by("-is_key_contact", "name")[:100],
             licences=Licence.objects.visible_to(user).filter(institution=institution).select_related("scan"),
             qualification=qualification.evaluate(institution),
             children=Institution.objects.visible_to(user).live().filter(parent=institution).order_by("name")[:100],

@@ -18,7 +18,7 @@ from pharmacrm.org.models import Division
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_outside_a_transaction_it_refuses() -> None:
     with pytest.raises(RuntimeError, match="transaction"):
         bulkinsert.insert(Tag, [Tag(name="x")])

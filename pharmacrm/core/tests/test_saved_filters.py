@@ -350,7 +350,7 @@ def phone_page(monkeypatch: pytest.MonkeyPatch) -> Any:
 
 @pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed (CI installs it)")
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_phone_journey_filter_save_apply_delete(org: dict[str, Any], live_server: Any, phone_page: Any) -> None:
     from conftest import DEMO_PASSWORD
 

@@ -380,7 +380,7 @@ def test_api_jobs_are_scoped(api_client: Any, org: dict[str, Any]) -> None:
 # --- kill -9 mid-import -------------------------------------------------------------------------------------
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_kill_9_mid_import_leaves_nothing_and_the_job_runs_again(org: dict[str, Any], monkeypatch: Any) -> None:
     """The worker dies (SIGKILL) after writing the first chunk inside the commit transaction:
     nothing is in the database, the job shows as interrupted once stale, and a re-run imports all."""

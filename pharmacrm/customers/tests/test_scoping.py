@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from conftest import login
-from pharmacrm.customers.models import Institution
+from pharmacrm.customers.models import Contact, Institution
 
 
 @pytest.mark.parametrize(
@@ -107,6 +107,30 @@ def test_contacts_follow_their_institution(client: Any, api_client: Any, org: di
     assert api_client.get(f"/api/v1/contacts/{west.pk}/").status_code == 404
     api_client.force_authenticate(org["steward"])
     assert {row["id"] for row in api_client.get("/api/v1/contacts/").json()["results"]} == {east.pk, west.pk}
+
+
+def test_a_contact_is_visible_where_they_currently_work(client: Any, org: dict[str, Any]) -> None:
+    """Multi-site practice: a Chengdu professor with a current affiliation at a Shanghai hospital is the
+    Shanghai rep's contact too, listed on that hospital's page; once the affiliation ends, no longer."""
+    import datetime
+
+    from pharmacrm.customers.services import add_affiliation, create_contact, end_affiliation
+
+    professor = create_contact(actor=org["steward"], institution=org["institution_west"], name="周教授",
+                               department="肝胆外科", title="chief_physician")
+    login(client, org["rep_east"])
+    assert client.get(professor.get_absolute_url()).status_code == 404
+    stint = add_affiliation(actor=org["steward"], contact=professor, institution=org["institution_east"],
+                            department="肝外科", start_date=datetime.date(2026, 1, 1))
+    assert client.get(professor.get_absolute_url()).status_code == 200
+    assert "周教授" in client.get("/customers/contacts/").content.decode()
+    hospital = client.get(org["institution_east"].get_absolute_url()).content.decode()
+    assert "周教授" in hospital and "多点执业" in hospital
+    assert list(Contact.objects.visible_to(org["rep_west"]).filter(pk=professor.pk)) == [professor]  # still theirs
+
+    end_affiliation(actor=org["steward"], affiliation=stint, end_date=datetime.date(2026, 3, 31))
+    assert client.get(professor.get_absolute_url()).status_code == 404
+    assert "周教授" not in client.get(org["institution_east"].get_absolute_url()).content.decode()
 
 
 def test_notifications_are_private(client: Any, api_client: Any, org: dict[str, Any]) -> None:

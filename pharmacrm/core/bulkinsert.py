@@ -67,8 +67,11 @@ def insert(model: type[M], objs: list[M]) -> list[M]:
     meta = model._meta
     if not connection.in_atomic_block:
         raise RuntimeError("insert() must run inside a transaction")
-    for obj, pk in zip(objs, reserve_ids(model, len(objs)), strict=True):
-        setattr(obj, meta.pk.attname, pk)
+    if isinstance(meta.pk, models.AutoField):
+        for obj, pk in zip(objs, reserve_ids(model, len(objs)), strict=True):
+            setattr(obj, meta.pk.attname, pk)
+    elif any(obj.pk is None for obj in objs):
+        raise ValueError(f"{model.__name__} has no generated key: set each row's key before inserting it")
     fields = list(meta.concrete_fields)
     # auto_now(_add) columns take one "now" for the whole statement (one transaction: one time)
     stamped = [field for field in fields if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)]

@@ -9,6 +9,8 @@ import openpyxl
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from conftest import login
@@ -290,6 +292,50 @@ def test_contacts_of_customers_outside_scope_are_not_found(org: dict[str, Any], 
     manager = org["manager_east"]
     job = _check(run_now, manager, _csv("四川大学华西医院,赵敏", header="所属机构,姓名"), kind="customers.contact")
     assert "四川大学华西医院" in _errors(job)[(2, "所属机构")]
+
+
+def _national_scale_statistics(connection: Any) -> None:
+    """Make SQLite plan as on a 1.8M-row book (its statistics, as ANALYZE leaves them there): most rows
+    without a USCC, names nearly unique, almost none merged. Rolled back with the test."""
+    table = Institution._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+        cursor.execute("DELETE FROM sqlite_stat1 WHERE tbl = %s", [table])
+        indexes = {name: [column for _seq, _cid, column in cursor.execute(f"PRAGMA index_info('{name}')")]
+                   for _seq, name, *_rest in list(cursor.execute(f"PRAGMA index_list('{table}')"))}
+        rows_per_value = {"uscc": 600_000, "merged_into_id": 1_800_000, "kind": 200_000, "status": 450_000,
+                          "review_status": 1_800_000, "qualification_status": 600_000}
+        for name, columns in indexes.items():
+            stat = " ".join(["1800000"] + [str(rows_per_value.get(column, 2)) for column in columns])
+            cursor.execute("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (%s, %s, %s)", [table, name, stat])
+        cursor.execute("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (%s, NULL, '1800000')", [table])
+        cursor.execute("ANALYZE sqlite_schema")  # reload the statistics
+
+
+def test_lookups_by_code_uscc_and_name_read_indexes_not_the_whole_table(org: dict[str, Any], run_now: Any) -> None:
+    """At 1.8M institutions a full scan per chunk made a 5,000-row dry run take 6 s instead of 0.7 s."""
+    if connection.vendor != "sqlite":
+        pytest.skip("reads SQLite's query plans")
+    _national_scale_statistics(connection)
+    institutions = _csv(f"C1,新药房,{GOOD_USCC},单体药店,,上海,上海市,徐汇区,,,rep_east,,")
+    contacts = _csv("复旦大学附属中山医院,张伟", header="所属机构,姓名")
+    table = Institution._meta.db_table
+    scans = []
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            _check(run_now, org["steward"], institutions)
+            _check(run_now, org["steward"], contacts, kind="customers.contact")
+        with connection.cursor() as cursor:
+            for query in queries.captured_queries:
+                sql = query["sql"]
+                if sql.startswith("SELECT") and table in sql:
+                    cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+                    scans += [sql for *_ids, detail in cursor.fetchall() if detail == f"SCAN {table}"]
+    finally:
+        with connection.cursor() as cursor:  # later tests plan without statistics, as before
+            cursor.execute("DELETE FROM sqlite_stat1")
+            cursor.execute("ANALYZE sqlite_schema")
+    assert not scans
 
 
 # --- template and pages -------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ static: install
 
 demo: migrate
 	@$(MANAGE) seed_demo --if-empty
+	@$(MANAGE) seed_catalogue --if-empty
 
 worker: install
 	$(MANAGE) run_huey

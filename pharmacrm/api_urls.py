@@ -12,10 +12,11 @@ from pharmacrm.customers.api.views import register as register_customers
 from pharmacrm.org.api.account_requests import register as register_account_requests
 from pharmacrm.org.api.views import ObtainTokenView
 from pharmacrm.org.api.views import register as register_org
+from pharmacrm.sales.api.views import register as register_sales
 
 router = DefaultRouter()
 for register in (register_core, register_approvals, register_policy, register_saved_filters, register_imports, register_org,
-                 register_account_requests, register_customers):
+                 register_account_requests, register_customers, register_sales):
     register(router)
 
 urlpatterns = [

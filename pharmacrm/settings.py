@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "pharmacrm.core",
     "pharmacrm.org",
     "pharmacrm.customers",
+    "pharmacrm.sales",
 ]
 
 MIDDLEWARE = [

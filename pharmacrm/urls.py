@@ -7,6 +7,7 @@ urlpatterns = [
     path("", include("pharmacrm.core.urls")),
     path("", include("pharmacrm.org.urls")),
     path("customers/", include("pharmacrm.customers.urls")),
+    path("sales/", include("pharmacrm.sales.urls")),
     path("imports/", include("pharmacrm.core.import_urls")),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", include("pharmacrm.api_urls")),

@@ -118,3 +118,23 @@ def normalize_phone(raw: object, kind: str | None = None) -> str:
         raise ValidationError(_("Enter a landline number with its area code, e.g. 010-65281234."),
                               code="phone_not_landline")
     return f"{canonical}-{extension}" if extension else canonical
+
+
+# --- NMPA drug approval number (药品批准文号) ---------------------------------------------
+
+#: 国药准字 + H (chemical) / Z (traditional Chinese medicine) / S (biological) / J (imported, sub-packed)
+#: + 8 digits: the form NMPA has issued since 2002
+_APPROVAL_NUMBER = re.compile(r"^国药准字([HZSJ])(\d{8})$")
+
+
+def normalize_approval_number(raw: object) -> str:
+    """``国药准字 h2004 1234`` → ``国药准字H20041234``; a field-level error when it is not one."""
+    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(raw or ""))).upper()
+    text = text.replace("國藥準字", "国药准字")
+    if not text:
+        raise ValidationError(_("Enter the NMPA approval number."), code="approval_number_empty")
+    if not _APPROVAL_NUMBER.match(text):
+        raise ValidationError(
+            _("%(value)s is not an NMPA approval number: 国药准字, then H, Z, S or J, then 8 digits "
+              "(e.g. 国药准字H20041234).") % {"value": str(raw)[:40]}, code="approval_number_invalid")
+    return text

@@ -59,9 +59,12 @@ AUDIT_READER_ROLES = {Role.COMPLIANCE, Role.ADMIN}
 #: roles that may reveal a contact's personal data (each reveal audited) and export it unmasked
 UNMASKED_PERSONAL_DATA_ROLES = {Role.STEWARD, Role.COMPLIANCE, Role.ADMIN}
 
-#: read access to customer master data, for every role that works with customers
+#: read access to customer master data and the product catalogue, for every role that works with customers
 CUSTOMER_READ = {"customers.view_institution", "customers.view_contact", "customers.view_licence",
-                 "customers.view_changerequest", "customers.view_affiliation", "customers.view_consent"}
+                 "customers.view_changerequest", "customers.view_affiliation", "customers.view_consent",
+                 "sales.view_product"}
+#: the catalogue is kept by marketing (product managers) and admins
+CATALOGUE_UPKEEP = {"sales.add_product", "sales.change_product"}
 #: what a field role does to the customers it owns: keep them current, add contacts, licences and consents;
 #: reveal the personal data of its own contacts (audited) to call them
 CUSTOMER_FIELD_WORK = CUSTOMER_READ | {"customers.add_institution", "customers.change_institution",
@@ -85,14 +88,14 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
                                                   "org.add_accountrequest", "org.view_accountrequest"},
     Role.STEWARD: CUSTOMER_STEWARDSHIP,
     Role.KEY_ACCOUNT: CUSTOMER_READ | {"customers.view_contact_personal_data"},
-    Role.MARKETING: CUSTOMER_READ | {"customers.export_institution"},
+    Role.MARKETING: CUSTOMER_READ | CATALOGUE_UPKEEP | {"customers.export_institution"},
     Role.LEGAL: set(CUSTOMER_READ),
     Role.FINANCE: set(CUSTOMER_READ),
     Role.COMPLIANCE: CUSTOMER_READ | {"customers.export_institution", "customers.view_contact_personal_data",
                                       "core.view_auditentry", "core.export_auditentry", "org.view_user"},
     Role.PHARMACOVIGILANCE: set(CUSTOMER_READ),
     Role.LEADER: CUSTOMER_READ | {"customers.export_institution", "org.view_accountrequest", "org.view_user"},
-    Role.ADMIN: CUSTOMER_STEWARDSHIP | {
+    Role.ADMIN: CUSTOMER_STEWARDSHIP | CATALOGUE_UPKEEP | {
         "core.view_auditentry", "core.export_auditentry", "core.change_policyvalue", "core.change_calendarday",
         "org.add_accountrequest", "org.view_accountrequest", "org.approve_accountrequest", "org.change_user",
         "org.view_user"},

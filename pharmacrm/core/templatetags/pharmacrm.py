@@ -41,3 +41,11 @@ def as_change(value: Any) -> dict[str, Any]:
     if isinstance(value, list) and len(value) == 2:
         return {"pair": True, "old": value[0], "new": value[1]}
     return {"pair": False, "new": value}
+
+
+@register.filter
+def yuan(value: int | None) -> str:
+    """Whole fen as ``¥1,234.50``."""
+    from pharmacrm.core.money import format_yuan
+
+    return format_yuan(value)

@@ -1,0 +1,36 @@
+"""Product list filters, shared by the page and the API (``?search=`` there is ``q`` here)."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from pharmacrm.core.filters import StyledFilterSet
+from pharmacrm.customers.choices import ProductCategory
+from pharmacrm.sales.choices import PrescriptionClass, ProductStatus, ReimbursementClass, TherapeuticArea
+from pharmacrm.sales.models import Product
+
+
+class ProductFilter(StyledFilterSet):
+    q = django_filters.CharFilter(label=_("Search"), method="search_text", max_length=100,
+                                  help_text=_("Generic or brand name, code, approval number"))
+    therapeutic_area = django_filters.ChoiceFilter(label=_("Therapeutic area"), choices=TherapeuticArea.choices)
+    category = django_filters.ChoiceFilter(label=_("Licence category"), choices=ProductCategory.choices)
+    prescription_class = django_filters.ChoiceFilter(label=_("Prescription class"), choices=PrescriptionClass.choices)
+    reimbursement_class = django_filters.ChoiceFilter(label=_("Reimbursement"), choices=ReimbursementClass.choices)
+    vbp = django_filters.BooleanFilter(label=_("Volume-based procurement"), field_name="volume_based_procurement",
+                                       widget=django_filters.widgets.BooleanWidget)
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=ProductStatus.choices)
+
+    class Meta:
+        model = Product
+        fields = ["q", "therapeutic_area", "category", "prescription_class", "reimbursement_class", "vbp", "status"]
+
+    def search_text(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        """The catalogue is hundreds of rows, not millions: a plain contains over the names and numbers."""
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(generic_name__icontains=value) | Q(brand_name__icontains=value)
+                               | Q(code__icontains=value) | Q(approval_number__icontains=value.upper()))

@@ -1,0 +1,65 @@
+"""Demo drug catalogue: a fictional manufacturer's products across therapeutic areas and licence categories."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from pharmacrm.core.money import yuan_to_fen
+from pharmacrm.org.models import User
+from pharmacrm.sales import services
+from pharmacrm.sales.models import Product
+
+MAH = "华康制药股份有限公司"
+#: code|generic name|brand|dosage form|strength|pack|approval number|therapeutic area|Rx class|
+#: NRDL class|VBP price (yuan, - = not in VBP)|list price (yuan)|licence category
+CATALOGUE = """
+HK-CV-001|阿托伐他汀钙片|康立脂|tablet|20mg|7片/盒|国药准字H20230101|cardiovascular|rx|a|6.30|36.50|chemical
+HK-CV-002|苯磺酸氨氯地平片|康平|tablet|5mg|14片/盒|国药准字H20230102|cardiovascular|rx|a|2.10|28.80|chemical
+HK-CV-003|硫酸氢氯吡格雷片|-|tablet|75mg|7片/盒|国药准字H20230103|cardiovascular|rx|a|-|52.00|chemical
+HK-EN-001|盐酸二甲双胍缓释片|康糖宁|tablet|0.5g|30片/盒|国药准字H20230201|endocrine|rx|a|4.50|19.90|chemical
+HK-EN-002|重组人胰岛素注射液|康素林|injection|3ml:300单位|1支/盒|国药准字S20230202|endocrine|rx|a|-|68.00|biological
+HK-AI-001|注射用头孢曲松钠|-|injection|1.0g|10瓶/盒|国药准字H20230301|anti_infective|rx|a|-|45.00|chemical
+HK-AI-002|阿莫西林胶囊|-|capsule|0.25g|24粒/盒|国药准字H20230302|anti_infective|rx|a|3.20|12.60|chemical
+HK-DG-001|奥美拉唑肠溶胶囊|康胃舒|capsule|20mg|14粒/盒|国药准字H20230401|digestive|rx|b|-|32.40|chemical
+HK-ON-001|紫杉醇注射液|-|injection|30mg:5ml|1瓶/盒|国药准字H20230501|oncology|rx|b|-|298.00|chemical
+HK-NE-001|布洛芬缓释胶囊|康乐痛|capsule|0.3g|20粒/盒|国药准字H20230601|neurology|otc_a|b|-|18.50|chemical
+HK-OT-001|维生素C片|-|tablet|0.1g|100片/瓶|国药准字H20230701|other|otc_b|none|-|8.00|chemical
+HK-TC-001|清热解毒颗粒|康清|granule|5g|10袋/盒|国药准字Z20230801|tcm|otc_a|b|-|26.00|tcm_patent
+HK-TC-002|复方丹参滴丸|-|pill|27mg|180丸/瓶|国药准字Z20230802|tcm|rx|a|-|39.80|tcm_patent
+HK-IV-001|乙型肝炎病毒表面抗原检测试剂盒|-|other|48人份|1盒|国药准字S20230901|other|rx|none|-|420.00|ivd
+"""
+#: an old product no longer sold: the catalogue keeps it for order history
+DISCONTINUED = {"HK-AI-002"}
+
+
+class Command(BaseCommand):
+    help = "Create the demo drug catalogue (audited, as the admin)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--if-empty", action="store_true", help="do nothing when products exist")
+
+    def handle(self, *args: Any, if_empty: bool = False, **options: Any) -> None:
+        if if_empty and Product.objects.exists():
+            self.stdout.write("seed_catalogue: products already exist; nothing to do (--if-empty)")
+            return
+        admin = User.objects.get(username="admin")
+        created = 0
+        with transaction.atomic():
+            for line in CATALOGUE.strip().splitlines():
+                (code, generic, brand, form, strength, pack, number, area, rx, nrdl, vbp_price, price,
+                 category) = [None if cell == "-" else cell for cell in map(str.strip, line.split("|"))]
+                if Product.objects.filter(code=code).exists():
+                    continue
+                services.create_product(
+                    actor=admin, code=code, generic_name=generic, brand_name=brand or "", dosage_form=form,
+                    strength=strength, pack=pack, approval_number=number, marketing_authorisation_holder=MAH,
+                    therapeutic_area=area, prescription_class=rx, reimbursement_class=nrdl,
+                    volume_based_procurement=vbp_price is not None,
+                    procurement_price_fen=yuan_to_fen(vbp_price) if vbp_price else None,
+                    list_price_fen=yuan_to_fen(price), category=category,
+                    status="discontinued" if code in DISCONTINUED else "active")
+                created += 1
+        self.stdout.write(self.style.SUCCESS(f"seed_catalogue: {created} products"))

@@ -1,0 +1,101 @@
+"""Catalogue pages: list with filters and export, detail with history, create and edit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
+
+from pharmacrm.core.audit import StaleVersion
+from pharmacrm.core.forms import add_service_errors
+from pharmacrm.core.generic import ScopedDetailView, ScopedListView, get_visible_or_404
+from pharmacrm.sales import services
+from pharmacrm.sales.filters import ProductFilter
+from pharmacrm.sales.forms import ProductForm
+from pharmacrm.sales.models import Product
+
+SERVICE_ERRORS = (StaleVersion, ValidationError)
+
+
+class ProductListView(ScopedListView):
+    model = Product
+    permission_required = "sales.view_product"
+    template_name = "sales/product_list.html"
+    filterset_class = ProductFilter
+    sort_options = {"name": ("generic_name", "strength", "id"), "-id": ("-id",)}
+    sort_labels = {"name": _l("Generic name")}
+    export_permission = "sales.view_product"
+    export_name = "products"
+    export_columns = (
+        (_l("Product code"), "code"), (_l("Generic name"), "generic_name"), (_l("Brand name"), "brand_name"),
+        (_l("Dosage form"), "get_dosage_form_display"), (_l("Strength"), "strength"), (_l("Pack"), "pack"),
+        (_l("NMPA approval number"), "approval_number"),
+        (_l("Marketing authorisation holder"), "marketing_authorisation_holder"),
+        (_l("Therapeutic area"), "get_therapeutic_area_display"),
+        (_l("Prescription class"), "get_prescription_class_display"),
+        (_l("Reimbursement class"), "get_reimbursement_class_display"),
+        (_l("Volume-based procurement"), "volume_based_procurement"),
+        (_l("Procurement price (CNY)"), "procurement_price"), (_l("List price (CNY)"), "list_price"),
+        (_l("Licence category needed"), "get_category_display"), (_l("Status"), "get_status_display"),
+    )
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["can_add"] = self.request.user.has_perm("sales.add_product")
+        return context
+
+
+class ProductDetailView(ScopedDetailView):
+    model = Product
+    permission_required = "sales.view_product"
+    template_name = "sales/product_detail.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["can_edit"] = self.request.user.has_perm("sales.change_product")
+        return context
+
+
+def _form_response(request: HttpRequest, context: dict[str, Any]) -> HttpResponse:
+    return render(request, "sales/product_form.html", context, status=400 if context["form"].errors else 200)
+
+
+@login_required
+def product_create(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm("sales.add_product"):
+        raise PermissionDenied
+    form = ProductForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            product = services.create_product(actor=request.user, **form.service_fields())
+        except SERVICE_ERRORS as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect(product.get_absolute_url())
+    return _form_response(request, {"form": form, "object": None})
+
+
+@login_required
+def product_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    product = get_visible_or_404(Product, request.user, pk=pk)
+    if not request.user.has_perm("sales.change_product"):
+        raise PermissionDenied
+    form = ProductForm(request.POST or None, instance=Product.objects.get(pk=pk),
+                       initial={"version": product.version})
+    if request.method == "POST" and form.is_valid():
+        try:
+            product = services.update_product(actor=request.user, product=product, changes=form.service_fields(),
+                                              expected_version=form.cleaned_data.get("version"))
+        except SERVICE_ERRORS as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect(product.get_absolute_url())
+    return _form_response(request, {"form": form, "object": product})

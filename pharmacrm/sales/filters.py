@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
@@ -20,7 +21,8 @@ class ProductFilter(StyledFilterSet):
     prescription_class = django_filters.ChoiceFilter(label=_("Prescription class"), choices=PrescriptionClass.choices)
     reimbursement_class = django_filters.ChoiceFilter(label=_("Reimbursement"), choices=ReimbursementClass.choices)
     vbp = django_filters.BooleanFilter(label=_("Volume-based procurement"), field_name="volume_based_procurement",
-                                       widget=django_filters.widgets.BooleanWidget)
+                                       widget=forms.Select(choices=[("", "---------"), ("true", _("Yes")),
+                                                                    ("false", _("No"))]))
     status = django_filters.ChoiceFilter(label=_("Status"), choices=ProductStatus.choices)
 
     class Meta:

@@ -28,8 +28,9 @@ class ProductListView(ScopedListView):
     permission_required = "sales.view_product"
     template_name = "sales/product_list.html"
     filterset_class = ProductFilter
-    sort_options = {"name": ("generic_name", "strength", "id"), "-id": ("-id",)}
-    sort_labels = {"name": _l("Generic name")}
+    # by code: a company's codes group its products by line (a name sort would be by Unicode, not pinyin)
+    sort_options = {"code": ("code", "id"), "-id": ("-id",)}
+    sort_labels = {"code": _l("Product code")}
     export_permission = "sales.view_product"
     export_name = "products"
     export_columns = (

@@ -111,6 +111,8 @@ def test_pages_list_filter_create_edit_and_history(client: Any, org: dict[str, A
     page = client.get("/sales/products/", {"q": "康立"}).content.decode()
     assert "阿托伐他汀钙片" in page and "¥36.50" in page
     assert "阿托伐他汀钙片" not in client.get("/sales/products/", {"therapeutic_area": "oncology"}).content.decode()
+    assert "阿托伐他汀钙片" not in client.get("/sales/products/", {"vbp": "false"}).content.decode()
+    assert "阿托伐他汀钙片" in client.get("/sales/products/", {"vbp": "true"}).content.decode()
     form = {**FIELDS, "code": "HK-T-9", "pack": "30片/盒", "approval_number": "国药准字 h2023 0101",
             "list_price_fen": "128.5", "procurement_price_fen": "12.05", "status": "active"}
     response = client.post("/sales/products/new/", form)

@@ -310,6 +310,8 @@ SPECTACULAR_SETTINGS = {
         "ReviewStatusEnum": "pharmacrm.customers.choices.ReviewStatus",
         "InstitutionKindEnum": "pharmacrm.customers.choices.InstitutionKind",
         "LicenceKindEnum": "pharmacrm.customers.choices.LicenceKind",
+        "ProductCategoryEnum": "pharmacrm.customers.choices.ProductCategory",
+        "ProductStatusEnum": "pharmacrm.sales.choices.ProductStatus",
     },
 }
 

@@ -65,6 +65,15 @@ CUSTOMER_READ = {"customers.view_institution", "customers.view_contact", "custom
                  "sales.view_product"}
 #: the catalogue is kept by marketing (product managers) and admins
 CATALOGUE_UPKEEP = {"sales.add_product", "sales.change_product"}
+#: what managers add to field work: export and import their customers, ask for accounts for new reps
+TEAM_LEADING = {"customers.export_institution", "customers.import_institution", "org.add_accountrequest",
+                "org.view_accountrequest"}
+#: orders are commercial work (DOMAIN.md 2.1: academic reps take no orders, handle no invoices or payments)
+ORDER_READ = {"sales.view_order", "sales.view_shipment", "sales.view_invoice", "sales.view_creditlimit"}
+ORDER_TAKING = ORDER_READ | {"sales.add_order", "sales.change_order"}
+ORDER_CONFIRMING = ORDER_TAKING | {"sales.confirm_order", "sales.ship_order"}
+ORDER_FINANCE = ORDER_READ | {"sales.confirm_order", "sales.override_credit", "sales.invoice_order",
+                              "sales.add_creditlimit", "sales.change_creditlimit"}
 #: what a field role does to the customers it owns: keep them current, add contacts, licences and consents;
 #: reveal the personal data of its own contacts (audited) to call them
 CUSTOMER_FIELD_WORK = CUSTOMER_READ | {"customers.add_institution", "customers.change_institution",
@@ -78,24 +87,22 @@ CUSTOMER_STEWARDSHIP = CUSTOMER_FIELD_WORK | {"customers.delete_institution", "c
 
 #: model permissions per role: "app_label.codename" (checked by services via authorize())
 ROLE_PERMISSIONS: dict[str, set[str]] = {
-    Role.REP: CUSTOMER_FIELD_WORK,
+    Role.REP: CUSTOMER_FIELD_WORK | ORDER_TAKING,
     # academic reps cover the same hospitals for medical information; they do not create customers
     Role.ACADEMIC_REP: CUSTOMER_READ | {"customers.change_contact", "customers.add_contact",
                                         "customers.view_contact_personal_data"},
-    Role.MANAGER: CUSTOMER_FIELD_WORK | {"customers.export_institution", "customers.import_institution",
-                                         "org.add_accountrequest", "org.view_accountrequest"},
-    Role.REGIONAL_MANAGER: CUSTOMER_FIELD_WORK | {"customers.export_institution", "customers.import_institution",
-                                                  "org.add_accountrequest", "org.view_accountrequest"},
+    Role.MANAGER: CUSTOMER_FIELD_WORK | ORDER_CONFIRMING | TEAM_LEADING,
+    Role.REGIONAL_MANAGER: CUSTOMER_FIELD_WORK | ORDER_CONFIRMING | TEAM_LEADING,
     Role.STEWARD: CUSTOMER_STEWARDSHIP,
-    Role.KEY_ACCOUNT: CUSTOMER_READ | {"customers.view_contact_personal_data"},
+    Role.KEY_ACCOUNT: CUSTOMER_READ | ORDER_READ | {"customers.view_contact_personal_data"},
     Role.MARKETING: CUSTOMER_READ | CATALOGUE_UPKEEP | {"customers.export_institution"},
     Role.LEGAL: set(CUSTOMER_READ),
-    Role.FINANCE: set(CUSTOMER_READ),
-    Role.COMPLIANCE: CUSTOMER_READ | {"customers.export_institution", "customers.view_contact_personal_data",
+    Role.FINANCE: CUSTOMER_READ | ORDER_FINANCE,
+    Role.COMPLIANCE: CUSTOMER_READ | ORDER_READ | {"customers.export_institution", "customers.view_contact_personal_data",
                                       "core.view_auditentry", "core.export_auditentry", "org.view_user"},
     Role.PHARMACOVIGILANCE: set(CUSTOMER_READ),
-    Role.LEADER: CUSTOMER_READ | {"customers.export_institution", "org.view_accountrequest", "org.view_user"},
-    Role.ADMIN: CUSTOMER_STEWARDSHIP | CATALOGUE_UPKEEP | {
+    Role.LEADER: CUSTOMER_READ | ORDER_READ | {"customers.export_institution", "org.view_accountrequest", "org.view_user"},
+    Role.ADMIN: CUSTOMER_STEWARDSHIP | CATALOGUE_UPKEEP | ORDER_CONFIRMING | ORDER_FINANCE | {
         "core.view_auditentry", "core.export_auditentry", "core.change_policyvalue", "core.change_calendarday",
         "org.add_accountrequest", "org.view_accountrequest", "org.approve_accountrequest", "org.change_user",
         "org.view_user"},

@@ -51,3 +51,25 @@ class ProductStatus(models.TextChoices):
     ACTIVE = "active", _("On sale")
     SUSPENDED = "suspended", _("Suspended")
     DISCONTINUED = "discontinued", _("Discontinued")
+
+
+class OrderStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    CONFIRMED = "confirmed", _("Confirmed")
+    PARTIALLY_SHIPPED = "partially_shipped", _("Partially shipped")
+    SHIPPED = "shipped", _("Shipped")
+    RECEIVED = "received", _("Received")
+    INVOICED = "invoiced", _("Invoiced")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+#: orders whose amount the customer still owes: confirmed and not yet completed (paid) or cancelled
+OPEN_RECEIVABLE_STATUSES = (OrderStatus.CONFIRMED, OrderStatus.PARTIALLY_SHIPPED, OrderStatus.SHIPPED,
+                            OrderStatus.RECEIVED, OrderStatus.INVOICED)
+
+
+class InvoiceKind(models.TextChoices):
+    SPECIAL = "special", _("Special VAT invoice (专票)")
+    ORDINARY = "ordinary", _("Ordinary VAT invoice (普票)")

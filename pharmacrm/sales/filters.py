@@ -9,8 +9,14 @@ from django.utils.translation import gettext_lazy as _
 
 from pharmacrm.core.filters import StyledFilterSet
 from pharmacrm.customers.choices import ProductCategory
-from pharmacrm.sales.choices import PrescriptionClass, ProductStatus, ReimbursementClass, TherapeuticArea
-from pharmacrm.sales.models import Product
+from pharmacrm.sales.choices import (
+    OrderStatus,
+    PrescriptionClass,
+    ProductStatus,
+    ReimbursementClass,
+    TherapeuticArea,
+)
+from pharmacrm.sales.models import Order, Product
 
 
 class ProductFilter(StyledFilterSet):
@@ -36,3 +42,17 @@ class ProductFilter(StyledFilterSet):
             return queryset
         return queryset.filter(Q(generic_name__icontains=value) | Q(brand_name__icontains=value)
                                | Q(code__icontains=value) | Q(approval_number__icontains=value.upper()))
+
+
+class OrderFilter(StyledFilterSet):
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=OrderStatus.choices)
+    institution = django_filters.NumberFilter(label=_("Institution"), field_name="institution_id",
+                                              widget=django_filters.widgets.forms.HiddenInput)
+    ordered_from = django_filters.DateFilter(label=_("Ordered from"), field_name="ordered_on", lookup_expr="gte",
+                                             widget=forms.DateInput(attrs={"type": "date"}))
+    ordered_to = django_filters.DateFilter(label=_("Ordered until"), field_name="ordered_on", lookup_expr="lte",
+                                           widget=forms.DateInput(attrs={"type": "date"}))
+
+    class Meta:
+        model = Order
+        fields = ["status", "institution", "ordered_from", "ordered_to"]

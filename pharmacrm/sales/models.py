@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Self
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
@@ -17,8 +18,18 @@ from django.utils.translation import gettext_lazy as _
 from pharmacrm.core.models import BaseModel
 from pharmacrm.core.money import fen_to_yuan
 from pharmacrm.core.querysets import ScopedQuerySet
+from pharmacrm.core.workflow import StateMachine, Transition
 from pharmacrm.customers.choices import ProductCategory
-from pharmacrm.sales.choices import DosageForm, PrescriptionClass, ProductStatus, ReimbursementClass, TherapeuticArea
+from pharmacrm.customers.models import Institution, visible_institution_ids
+from pharmacrm.sales.choices import (
+    DosageForm,
+    InvoiceKind,
+    OrderStatus,
+    PrescriptionClass,
+    ProductStatus,
+    ReimbursementClass,
+    TherapeuticArea,
+)
 
 
 class ProductQuerySet(ScopedQuerySet):
@@ -100,3 +111,220 @@ class Product(BaseModel):
             errors["list_price_fen"] = [_("A price cannot be negative.")]
         if errors:
             raise ValidationError(errors)
+
+
+# --- credit ---------------------------------------------------------------------------------------------
+
+
+class CreditLimitQuerySet(ScopedQuerySet):
+    scoped = True
+
+    def visible_to(self, user: Any) -> Self:
+        ids = visible_institution_ids(user)
+        return self if ids is None else self.filter(institution_id__in=ids)
+
+
+class CreditLimit(BaseModel):
+    """How much a customer may owe us at once (赊销额度). Set by finance; the risk module evaluates it later.
+
+    A customer without one has no credit: every order needs finance's override (先款后货).
+    """
+
+    institution = models.OneToOneField(Institution, on_delete=models.PROTECT, related_name="credit_limit",
+                                       verbose_name=_("institution"))
+    limit_fen = models.BigIntegerField(_("credit limit"))
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    objects = CreditLimitQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("credit limit")
+        verbose_name_plural = _("credit limits")
+        constraints = [models.CheckConstraint(condition=models.Q(limit_fen__gte=0), name="credit_limit_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.institution} · {self.limit_fen / 100:.2f}"
+
+
+# --- orders ---------------------------------------------------------------------------------------------
+
+
+class OrderQuerySet(ScopedQuerySet):
+    scoped = True
+
+    def visible_to(self, user: Any) -> Self:
+        """An order is visible with its buyer (a rep's customers, a manager's team, head office all)."""
+        ids = visible_institution_ids(user)
+        return self if ids is None else self.filter(institution_id__in=ids)
+
+
+class Order(BaseModel):
+    """A customer's order (seed 000 四.2). Every status change goes through ``sales.orders`` services."""
+
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="orders",
+                                    verbose_name=_("buyer"))
+    distributor = models.ForeignKey(Institution, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="distributed_orders", verbose_name=_("through distributor"))
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                              verbose_name=_("owner rep"))
+    status = models.CharField(_("status"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.DRAFT,
+                              db_index=True)
+    ordered_on = models.DateField(_("order date"))
+    requested_delivery_on = models.DateField(_("requested delivery"), null=True, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    total_fen = models.BigIntegerField(_("total"), default=0)
+    status_reason = models.CharField(_("reason"), max_length=300, blank=True,
+                                     help_text=_("Why it was cancelled or sent back."))
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    credit_override_reason = models.CharField(_("credit override reason"), max_length=300, blank=True)
+    credit_overridden_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                                             blank=True, related_name="+", verbose_name=_("credit override by"))
+
+    objects = OrderQuerySet.as_manager()
+    workflow = StateMachine("status", [
+        Transition(OrderStatus.DRAFT, OrderStatus.SUBMITTED, permission="sales.change_order"),
+        Transition(OrderStatus.SUBMITTED, OrderStatus.DRAFT, permission="sales.confirm_order", reason_required=True),
+        Transition(OrderStatus.SUBMITTED, OrderStatus.CONFIRMED, permission="sales.confirm_order"),
+        Transition((OrderStatus.CONFIRMED, OrderStatus.PARTIALLY_SHIPPED), OrderStatus.PARTIALLY_SHIPPED,
+                   permission="sales.ship_order"),
+        Transition((OrderStatus.CONFIRMED, OrderStatus.PARTIALLY_SHIPPED), OrderStatus.SHIPPED,
+                   permission="sales.ship_order"),
+        Transition(OrderStatus.SHIPPED, OrderStatus.RECEIVED, permission="sales.change_order"),
+        # made by the system when invoices cover a received order (sales.orders), whoever's step it was
+        Transition(OrderStatus.RECEIVED, OrderStatus.INVOICED),
+        Transition(OrderStatus.INVOICED, OrderStatus.COMPLETED, permission="sales.invoice_order"),
+        Transition((OrderStatus.DRAFT, OrderStatus.SUBMITTED), OrderStatus.CANCELLED, permission="sales.change_order",
+                   reason_required=True),
+        Transition(OrderStatus.CONFIRMED, OrderStatus.CANCELLED, permission="sales.confirm_order",
+                   reason_required=True),
+    ])
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        ordering = ["-id"]
+        permissions = [
+            ("confirm_order", _("Can confirm orders (qualification and credit gates)")),
+            ("override_credit", _("Can override the credit gate with a reason")),
+            ("ship_order", _("Can record shipments")),
+            ("invoice_order", _("Can record invoices and complete orders")),
+        ]
+        indexes = [models.Index(fields=["institution", "-id"], name="order_institution_idx")]
+        constraints = [models.CheckConstraint(condition=models.Q(total_fen__gte=0), name="order_total_positive")]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def number(self) -> str:
+        return f"SO{self.pk:08d}" if self.pk else "SO—"
+
+    @property
+    def total(self) -> Any:
+        return fen_to_yuan(self.total_fen)
+
+    def get_absolute_url(self) -> str:
+        return reverse("sales:order_detail", args=[self.pk])
+
+
+class OrderLine(BaseModel):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", verbose_name=_("order"))
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+", verbose_name=_("product"))
+    quantity = models.PositiveIntegerField(_("quantity"))
+    unit_price_fen = models.BigIntegerField(_("unit price"))
+    discount_fen = models.BigIntegerField(_("discount"), default=0, help_text=_("Amount off this line."))
+    amount_fen = models.BigIntegerField(_("amount"))
+
+    class Meta:
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="order_line_quantity_positive"),
+            models.CheckConstraint(condition=models.Q(unit_price_fen__gte=0) & models.Q(discount_fen__gte=0)
+                                   & models.Q(amount_fen__gte=0), name="order_line_money_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product} × {self.quantity}"
+
+    def clean(self) -> None:
+        gross = (self.quantity or 0) * (self.unit_price_fen or 0)
+        if self.discount_fen and self.discount_fen > gross:
+            raise ValidationError({"discount_fen": _("The discount is larger than the line.")})
+        self.amount_fen = gross - (self.discount_fen or 0)
+
+
+class ShipmentQuerySet(ScopedQuerySet):
+    scoped = True
+
+    def visible_to(self, user: Any) -> Self:
+        return self.filter(order__in=Order.objects.visible_to(user).values("pk"))
+
+
+class Shipment(BaseModel):
+    """A delivery: GSP sales record with batch and expiry per line (GSP 第九十二条)."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="shipments", verbose_name=_("order"))
+    shipped_on = models.DateField(_("shipped on"))
+    carrier = models.CharField(_("carrier"), max_length=50)
+    tracking_number = models.CharField(_("tracking number"), max_length=50, blank=True)
+    received_on = models.DateField(_("received on"), null=True, blank=True)
+    received_by = models.CharField(_("received by"), max_length=50, blank=True,
+                                   help_text=_("Who signed for it at the customer."))
+
+    objects = ShipmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("shipment")
+        verbose_name_plural = _("shipments")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.order.number} · {self.carrier} {self.tracking_number}".strip()
+
+
+class ShipmentLine(BaseModel):
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="lines",
+                                 verbose_name=_("shipment"))
+    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="shipment_lines",
+                                   verbose_name=_("order line"))
+    quantity = models.PositiveIntegerField(_("quantity"))
+    batch_number = models.CharField(_("batch number"), max_length=40)
+    expiry_date = models.DateField(_("expiry date"))
+
+    class Meta:
+        verbose_name = _("shipment line")
+        verbose_name_plural = _("shipment lines")
+        ordering = ["id"]
+        constraints = [models.CheckConstraint(condition=models.Q(quantity__gt=0),
+                                              name="shipment_line_quantity_positive")]
+
+
+class InvoiceQuerySet(ScopedQuerySet):
+    scoped = True
+
+    def visible_to(self, user: Any) -> Self:
+        return self.filter(order__in=Order.objects.visible_to(user).values("pk"))
+
+
+class Invoice(BaseModel):
+    """A VAT invoice (发票) for delivered goods; the order is invoiced once invoices cover it."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="invoices", verbose_name=_("order"))
+    number = models.CharField(_("invoice number"), max_length=30, unique=True)
+    issued_on = models.DateField(_("issued on"))
+    amount_fen = models.BigIntegerField(_("amount"))
+    kind = models.CharField(_("type"), max_length=10, choices=InvoiceKind.choices)
+    shipments = models.ManyToManyField(Shipment, related_name="invoices", verbose_name=_("shipments"))
+
+    objects = InvoiceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
+        ordering = ["id"]
+        constraints = [models.CheckConstraint(condition=models.Q(amount_fen__gt=0), name="invoice_amount_positive")]
+
+    def __str__(self) -> str:
+        return self.number

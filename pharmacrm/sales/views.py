@@ -15,10 +15,10 @@ from django.utils.translation import gettext_lazy as _l
 from pharmacrm.core.audit import StaleVersion
 from pharmacrm.core.forms import add_service_errors
 from pharmacrm.core.generic import ScopedDetailView, ScopedListView, get_visible_or_404
-from pharmacrm.sales import services
-from pharmacrm.sales.filters import ProductFilter
+from pharmacrm.sales import orders, services
+from pharmacrm.sales.filters import OrderFilter, ProductFilter
 from pharmacrm.sales.forms import ProductForm
-from pharmacrm.sales.models import Product
+from pharmacrm.sales.models import Order, Product
 
 SERVICE_ERRORS = (StaleVersion, ValidationError)
 
@@ -100,3 +100,45 @@ def product_edit(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Saved."))
             return redirect(product.get_absolute_url())
     return _form_response(request, {"form": form, "object": product})
+
+
+# --- orders ---------------------------------------------------------------------------------------------
+
+
+class OrderListView(ScopedListView):
+    model = Order
+    permission_required = "sales.view_order"
+    template_name = "sales/order_list.html"
+    filterset_class = OrderFilter
+    select_related = ("institution", "owner")
+    sort_options = {"-id": ("-id",), "id": ("id",)}
+    export_permission = "sales.view_order"
+    export_name = "orders"
+    export_select_related = ("distributor",)
+    export_columns = (
+        (_l("Order"), "number"), (_l("Order date"), "ordered_on"), (_l("Buyer"), "institution.name"),
+        (_l("Through distributor"), "distributor.name"), (_l("Owner rep"), "owner.full_name"),
+        (_l("Status"), "get_status_display"), (_l("Total (CNY)"), "total"),
+    )
+
+
+class OrderDetailView(ScopedDetailView):
+    model = Order
+    permission_required = "sales.view_order"
+    template_name = "sales/order_detail.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        order = context["object"]
+        lines = list(order.lines.select_related("product"))
+        shipped = orders.shipped_quantities(order)
+        for line in lines:
+            line.shipped = shipped.get(line.pk, 0)
+        context.update(
+            lines=lines,
+            shipments=order.shipments.prefetch_related("lines__order_line__product"),
+            invoices=order.invoices.all(),
+            invoiced_fen=orders.invoiced_fen(order),
+            gsp_refusals=orders.gsp_refusals(order) if order.status in ("draft", "submitted") else [],
+        )
+        return context

@@ -312,6 +312,8 @@ SPECTACULAR_SETTINGS = {
         "LicenceKindEnum": "pharmacrm.customers.choices.LicenceKind",
         "ProductCategoryEnum": "pharmacrm.customers.choices.ProductCategory",
         "ProductStatusEnum": "pharmacrm.sales.choices.ProductStatus",
+        "InvoiceKindEnum": "pharmacrm.sales.choices.InvoiceKind",
+        "OrderStatusEnum": "pharmacrm.sales.choices.OrderStatus",
     },
 }
 

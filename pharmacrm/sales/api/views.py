@@ -1,12 +1,15 @@
-"""Catalogue API: ``/api/v1/products/`` — the same filters, search (``?search=``) and services as the pages."""
+"""Sales API: products, orders with their steps, shipments, invoices and credit limits — the same services,
+filters and scope as the pages."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import django_filters
+from django.core.exceptions import ValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
@@ -14,10 +17,18 @@ from rest_framework.routers import DefaultRouter
 from pharmacrm.core.api.base import ScopedModelViewSet, expected_version
 from pharmacrm.core.money import MAX_FEN
 from pharmacrm.customers.choices import ProductCategory
-from pharmacrm.sales import services
-from pharmacrm.sales.choices import DosageForm, PrescriptionClass, ProductStatus, ReimbursementClass, TherapeuticArea
-from pharmacrm.sales.filters import ProductFilter
-from pharmacrm.sales.models import Product
+from pharmacrm.customers.models import Institution
+from pharmacrm.sales import orders, services
+from pharmacrm.sales.choices import (
+    DosageForm,
+    InvoiceKind,
+    PrescriptionClass,
+    ProductStatus,
+    ReimbursementClass,
+    TherapeuticArea,
+)
+from pharmacrm.sales.filters import OrderFilter, ProductFilter
+from pharmacrm.sales.models import CreditLimit, Invoice, Order, OrderLine, Product, Shipment, ShipmentLine
 
 
 class ProductApiFilter(ProductFilter):
@@ -89,5 +100,264 @@ class ProductViewSet(ScopedModelViewSet):
         return _with_etag(product)
 
 
+
+
+# --- orders ---------------------------------------------------------------------------------------------
+
+
+class OrderLineSerializer(serializers.ModelSerializer):
+    product_name = serializers.CharField(source="product.__str__", read_only=True)
+
+    class Meta:
+        model = OrderLine
+        fields = ["id", "product", "product_name", "quantity", "unit_price_fen", "discount_fen", "amount_fen"]
+        read_only_fields = fields
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    number = serializers.CharField(read_only=True)
+    lines = OrderLineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Order
+        fields = ["id", "number", "institution", "distributor", "owner", "status", "ordered_on",
+                  "requested_delivery_on", "notes", "total_fen", "status_reason", "confirmed_at",
+                  "credit_override_reason", "credit_overridden_by", "lines", "version", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class LineInputSerializer(serializers.Serializer):
+    product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all())
+    quantity = serializers.IntegerField(min_value=1, max_value=10_000_000)
+    unit_price_fen = serializers.IntegerField(min_value=0, max_value=MAX_FEN, required=False, allow_null=True)
+    discount_fen = serializers.IntegerField(min_value=0, max_value=MAX_FEN, required=False)
+
+
+class OrderInputSerializer(serializers.Serializer):
+    institution = serializers.PrimaryKeyRelatedField(queryset=Institution.objects.all())
+    distributor = serializers.PrimaryKeyRelatedField(queryset=Institution.objects.all(), required=False,
+                                                     allow_null=True)
+    ordered_on = serializers.DateField(required=False)
+    requested_delivery_on = serializers.DateField(required=False, allow_null=True)
+    notes = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    lines = LineInputSerializer(many=True, allow_empty=False, max_length=500)
+
+
+class LinesInputSerializer(serializers.Serializer):
+    lines = LineInputSerializer(many=True, allow_empty=False, max_length=500)
+
+
+class OrderReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300)
+
+
+class ConfirmSerializer(serializers.Serializer):
+    credit_override_reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class ShipmentLineInputSerializer(serializers.Serializer):
+    order_line = serializers.IntegerField()
+    quantity = serializers.IntegerField(min_value=1, max_value=10_000_000)
+    batch_number = serializers.CharField(max_length=40)
+    expiry_date = serializers.DateField()
+
+
+class ShipmentInputSerializer(serializers.Serializer):
+    shipped_on = serializers.DateField()
+    carrier = serializers.CharField(max_length=50)
+    tracking_number = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    lines = ShipmentLineInputSerializer(many=True, allow_empty=False, max_length=500)
+
+
+class ReceiptSerializer(serializers.Serializer):
+    received_on = serializers.DateField()
+    received_by = serializers.CharField(max_length=50)
+
+
+class InvoiceInputSerializer(serializers.Serializer):
+    number = serializers.CharField(max_length=30)
+    issued_on = serializers.DateField()
+    amount_fen = serializers.IntegerField(min_value=1, max_value=MAX_FEN)
+    kind = serializers.ChoiceField(choices=InvoiceKind.choices)
+    shipments = serializers.ListField(child=serializers.IntegerField(), allow_empty=False, max_length=200)
+
+
+class ShipmentLineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ShipmentLine
+        fields = ["id", "order_line", "quantity", "batch_number", "expiry_date"]
+        read_only_fields = fields
+
+
+class ShipmentSerializer(serializers.ModelSerializer):
+    lines = ShipmentLineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Shipment
+        fields = ["id", "order", "shipped_on", "carrier", "tracking_number", "received_on", "received_by", "lines",
+                  "version"]
+        read_only_fields = fields
+
+
+class InvoiceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Invoice
+        fields = ["id", "order", "number", "issued_on", "amount_fen", "kind", "shipments", "version"]
+        read_only_fields = fields
+
+
+class CreditLimitSerializer(serializers.ModelSerializer):
+    open_receivables_fen = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CreditLimit
+        fields = ["id", "institution", "limit_fen", "note", "open_receivables_fen", "version", "updated_at"]
+        read_only_fields = fields
+
+    def get_open_receivables_fen(self, obj: CreditLimit) -> int:
+        return orders.open_receivables_fen(obj.institution)
+
+
+class CreditLimitInputSerializer(serializers.Serializer):
+    institution = serializers.PrimaryKeyRelatedField(queryset=Institution.objects.all())
+    limit_fen = serializers.IntegerField(min_value=0, max_value=MAX_FEN)
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+def _visible_institution(user: Any, institution: Institution | None, field: str) -> None:
+    if institution is not None and not Institution.objects.visible_to(user).filter(pk=institution.pk).exists():
+        raise ValidationError({field: ["Not found."]})
+
+
+def _order_response(order: Order, http_status: int = status.HTTP_200_OK) -> Response:
+    order = Order.objects.prefetch_related("lines__product").get(pk=order.pk)
+    response = Response(OrderSerializer(order).data, status=http_status)
+    response["ETag"] = f'"{order.version}"'
+    return response
+
+
+def _validated(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    payload = serializer_class(data=request.data)
+    payload.is_valid(raise_exception=True)
+    return dict(payload.validated_data)
+
+
+class OrderViewSet(ScopedModelViewSet):
+    """Orders and their steps: each action is one service call, gated and audited as on the pages."""
+
+    model = Order
+    queryset = Order.objects.none()
+    serializer_class = OrderSerializer
+    filterset_class = OrderFilter
+
+    def get_queryset(self) -> Any:
+        return super().get_queryset().prefetch_related("lines__product")
+
+    @extend_schema(request=OrderInputSerializer, responses=OrderSerializer)
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = _validated(OrderInputSerializer, request)
+        _visible_institution(request.user, data["institution"], "institution")
+        order = orders.create_order(actor=request.user, **data)
+        return _order_response(order, status.HTTP_201_CREATED)
+
+    @extend_schema(request=LinesInputSerializer, responses=OrderSerializer)
+    @action(detail=True, methods=["put"])
+    def lines(self, request: Request, pk: str | None = None) -> Response:
+        data = _validated(LinesInputSerializer, request)
+        order = orders.replace_lines(actor=request.user, order=self.get_object(), lines=data["lines"],
+                                     expected_version=expected_version(request))
+        return _order_response(order)
+
+    @extend_schema(request=None, responses=OrderSerializer)
+    @action(detail=True, methods=["post"])
+    def submit(self, request: Request, pk: str | None = None) -> Response:
+        return _order_response(orders.submit_order(actor=request.user, order=self.get_object()))
+
+    @extend_schema(request=OrderReasonSerializer, responses=OrderSerializer)
+    @action(detail=True, methods=["post"], url_path="send-back")
+    def send_back(self, request: Request, pk: str | None = None) -> Response:
+        data = _validated(OrderReasonSerializer, request)
+        return _order_response(orders.return_order(actor=request.user, order=self.get_object(), **data))
+
+    @extend_schema(request=ConfirmSerializer, responses=OrderSerializer)
+    @action(detail=True, methods=["post"])
+    def confirm(self, request: Request, pk: str | None = None) -> Response:
+        data = _validated(ConfirmSerializer, request)
+        return _order_response(orders.confirm_order(actor=request.user, order=self.get_object(), **data))
+
+    @extend_schema(request=OrderReasonSerializer, responses=OrderSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        data = _validated(OrderReasonSerializer, request)
+        return _order_response(orders.cancel_order(actor=request.user, order=self.get_object(), **data))
+
+    @extend_schema(request=ShipmentInputSerializer, responses=ShipmentSerializer)
+    @action(detail=True, methods=["post"])
+    def ship(self, request: Request, pk: str | None = None) -> Response:
+        data = _validated(ShipmentInputSerializer, request)
+        shipment = orders.record_shipment(actor=request.user, order=self.get_object(), **data)
+        return Response(ShipmentSerializer(shipment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=InvoiceInputSerializer, responses=InvoiceSerializer)
+    @action(detail=True, methods=["post"])
+    def invoice(self, request: Request, pk: str | None = None) -> Response:
+        order = self.get_object()
+        data = _validated(InvoiceInputSerializer, request)
+        shipments = list(Shipment.objects.filter(order=order, pk__in=data.pop("shipments")))
+        invoice = orders.record_invoice(actor=request.user, order=order, shipments=shipments, **data)
+        return Response(InvoiceSerializer(invoice).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=OrderSerializer)
+    @action(detail=True, methods=["post"])
+    def complete(self, request: Request, pk: str | None = None) -> Response:
+        return _order_response(orders.complete_order(actor=request.user, order=self.get_object()))
+
+
+class ShipmentViewSet(ScopedModelViewSet):
+    model = Shipment
+    queryset = Shipment.objects.none()
+    serializer_class = ShipmentSerializer
+
+    def get_queryset(self) -> Any:
+        return super().get_queryset().prefetch_related("lines")
+
+    @extend_schema(request=ReceiptSerializer, responses=ShipmentSerializer)
+    @action(detail=True, methods=["post"])
+    def receipt(self, request: Request, pk: str | None = None) -> Response:
+        data = _validated(ReceiptSerializer, request)
+        shipment = orders.confirm_receipt(actor=request.user, shipment=self.get_object(), **data)
+        return Response(ShipmentSerializer(shipment).data)
+
+
+class InvoiceViewSet(ScopedModelViewSet):
+    model = Invoice
+    queryset = Invoice.objects.none()
+    serializer_class = InvoiceSerializer
+
+    def get_queryset(self) -> Any:
+        return super().get_queryset().prefetch_related("shipments")
+
+
+class CreditLimitViewSet(ScopedModelViewSet):
+    model = CreditLimit
+    queryset = CreditLimit.objects.none()
+    serializer_class = CreditLimitSerializer
+
+    def get_queryset(self) -> Any:
+        return super().get_queryset().select_related("institution")
+
+    @extend_schema(request=CreditLimitInputSerializer, responses=CreditLimitSerializer)
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Set (or change) a customer's credit limit: finance only, audited."""
+        data = _validated(CreditLimitInputSerializer, request)
+        _visible_institution(request.user, data["institution"], "institution")
+        limit = orders.set_credit_limit(actor=request.user, **data)
+        return Response(CreditLimitSerializer(limit).data, status=status.HTTP_201_CREATED)
+
+
 def register(router: DefaultRouter) -> None:
     router.register("products", ProductViewSet, basename="product")
+    router.register("orders", OrderViewSet, basename="order")
+    router.register("shipments", ShipmentViewSet, basename="shipment")
+    router.register("invoices", InvoiceViewSet, basename="invoice")
+    router.register("credit-limits", CreditLimitViewSet, basename="creditlimit")

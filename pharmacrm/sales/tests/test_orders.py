@@ -280,3 +280,52 @@ def test_pages_show_orders_in_scope_and_on_the_customer_timeline(client: Any, or
     assert order.number not in client.get("/sales/orders/").content.decode()
     login(client, shop["academic"])
     assert client.get("/sales/orders/").status_code == 403
+
+
+def test_api_takes_an_order_through_every_step(api_client: Any, org: dict[str, Any], shop: dict[str, Any]) -> None:
+    rep, manager, finance = org["rep_east"], org["manager_east"], shop["finance"]
+    api_client.force_authenticate(rep)
+    bad = api_client.post("/api/v1/orders/", {"institution": shop["pharmacy"].pk, "lines": []}, format="json")
+    assert bad.status_code == 400 and "lines" in bad.json()["error"]["fields"]
+    response = api_client.post("/api/v1/orders/", {"institution": shop["pharmacy"].pk, "lines": [
+        {"product": shop["pill"].pk, "quantity": 10}]}, format="json")
+    assert response.status_code == 201, response.json()
+    order = response.json()
+    assert order["total_fen"] == 36_500 and order["status"] == "draft" and order["number"].startswith("SO")
+    url = f"/api/v1/orders/{order['id']}"
+    assert api_client.post(f"{url}/submit/").json()["status"] == "submitted"
+    assert api_client.post(f"{url}/confirm/", {}, format="json").status_code == 403  # reps do not confirm
+
+    api_client.force_authenticate(manager)
+    confirmed = api_client.post(f"{url}/confirm/", {}, format="json")
+    assert confirmed.status_code == 200 and confirmed.json()["status"] == "confirmed"
+    again = api_client.post(f"{url}/confirm/", {}, format="json")
+    assert again.status_code == 409
+    line = confirmed.json()["lines"][0]["id"]
+    shipment = api_client.post(f"{url}/ship/", {"shipped_on": str(today()), "carrier": "顺丰", "lines": [
+        {"order_line": line, "quantity": 10, "batch_number": "B1", "expiry_date": str(today())}]}, format="json")
+    assert shipment.status_code == 400  # expired on the day it ships
+    shipment = api_client.post(f"{url}/ship/", {"shipped_on": str(today()), "carrier": "顺丰", "lines": [
+        {"order_line": line, "quantity": 10, "batch_number": "B1", "expiry_date": str(LATER)}]}, format="json")
+    assert shipment.status_code == 201
+    receipt = api_client.post(f"/api/v1/shipments/{shipment.json()['id']}/receipt/",
+                              {"received_on": str(today()), "received_by": "王店长"}, format="json")
+    assert receipt.status_code == 200
+    assert api_client.get(url + "/").json()["status"] == "received"
+
+    api_client.force_authenticate(finance)
+    invoice = api_client.post(f"{url}/invoice/", {"number": "INV-API-1", "issued_on": str(today()),
+                                                  "amount_fen": 36_500, "kind": "ordinary",
+                                                  "shipments": [shipment.json()["id"]]}, format="json")
+    assert invoice.status_code == 201
+    assert api_client.post(f"{url}/complete/").json()["status"] == "completed"
+    limits = api_client.post("/api/v1/credit-limits/", {"institution": shop["pharmacy"].pk, "limit_fen": 2_000_000},
+                             format="json")
+    assert limits.status_code == 201 and limits.json()["open_receivables_fen"] == 0
+
+    api_client.force_authenticate(org["rep_west"])  # out of scope: as if it did not exist
+    assert api_client.get(url + "/").status_code == 404
+    assert api_client.post(f"{url}/cancel/", {"reason": "x"}, format="json").status_code == 404
+    assert api_client.get("/api/v1/orders/").json()["results"] == []
+    assert api_client.post("/api/v1/credit-limits/", {"institution": shop["pharmacy"].pk, "limit_fen": 1},
+                           format="json").status_code == 403

@@ -1,5 +1,8 @@
-"""One timeline per customer: later modules (visits, orders, cases) add their events through
-``register``; this module contributes master-data events (created, reviewed, changes, licences).
+"""One timeline per customer, and the buttons other modules put on its page.
+
+Later modules (visits, orders, cases) add their events through ``register`` and their buttons
+("New order") through ``register_action``; this module contributes master-data events (created,
+reviewed, changes, licences).
 
 A provider is ``provider(institution, user, limit) -> Iterable[TimelineItem]``; it must
 return only what ``user`` may see. The page merges all providers newest first.
@@ -68,3 +71,28 @@ def master_data_events(institution: Any, user: Any, limit: int) -> Iterable[Time
         items.append(TimelineItem(when=entry.created_at, title=title, detail=fields if entry.action != "create" else "",
                                   icon=_ICONS.get(entry.action, "bi-dot"), actor=entry.actor_username))
     return items
+
+
+# --- actions other modules offer on the customer page -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PageAction:
+    label: str
+    url: str
+    icon: str = "bi-plus-lg"
+
+
+ActionProvider = Callable[[Any, Any], Iterable[PageAction]]
+_action_providers: list[ActionProvider] = []
+
+
+def register_action(provider: ActionProvider) -> ActionProvider:
+    """Add a button to the customer page header (``provider(institution, user)``; e.g. "New order")."""
+    if provider not in _action_providers:
+        _action_providers.append(provider)
+    return provider
+
+
+def actions_for(institution: Any, user: Any) -> list[PageAction]:
+    return [action for provider in _action_providers for action in provider(institution, user)]

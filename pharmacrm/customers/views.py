@@ -108,6 +108,7 @@ class InstitutionDetailView(ScopedDetailView):
             files=StoredFile.objects.visible_to(user).filter(content_type__model="institution",
                                                             object_id=str(institution.pk)),
             timeline=timeline.items_for(institution, user),
+            module_actions=timeline.actions_for(institution, user) if not institution.merged_into_id else [],
             tags=list(institution.tags.values_list("name", flat=True)),
             change_requests=ChangeRequest.objects.visible_to(user).filter(institution=institution,
                                                                           status=ReviewStatus.PENDING),

@@ -1,4 +1,4 @@
-"""Orders on the customer's 360 timeline: each status change of each order the user may see."""
+"""Orders on the customer's 360 page: each status change on the timeline, and a "New order" button."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from pharmacrm.core.models import AuditAction, AuditEntry
-from pharmacrm.customers.timeline import TimelineItem, register
+from pharmacrm.customers.timeline import PageAction, TimelineItem, register, register_action
 from pharmacrm.sales.choices import OrderStatus
 from pharmacrm.sales.models import Order
 
@@ -38,3 +39,10 @@ def order_events(institution: Any, user: Any, limit: int) -> Iterable[TimelineIt
         items.append(TimelineItem(when=entry.created_at, title=title, detail=entry.reason, url=order.get_absolute_url(),
                                   icon="bi-cart", actor=entry.actor_username))
     return items
+
+
+@register_action
+def new_order(institution: Any, user: Any) -> Iterable[PageAction]:
+    if not user.has_perm("sales.add_order"):
+        return []
+    return [PageAction(_("New order"), f"{reverse('sales:order_create')}?institution={institution.pk}", "bi-cart-plus")]

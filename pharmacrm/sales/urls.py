@@ -1,6 +1,6 @@
 from django.urls import path
 
-from pharmacrm.sales import views
+from pharmacrm.sales import order_views, views
 
 app_name = "sales"
 
@@ -10,5 +10,14 @@ urlpatterns = [
     path("products/<int:pk>/", views.ProductDetailView.as_view(), name="product_detail"),
     path("products/<int:pk>/edit/", views.product_edit, name="product_edit"),
     path("orders/", views.OrderListView.as_view(), name="order_list"),
+    path("orders/new/", order_views.order_create, name="order_create"),
     path("orders/<int:pk>/", views.OrderDetailView.as_view(), name="order_detail"),
+    path("orders/<int:pk>/submit/", order_views.order_submit, name="order_submit"),
+    path("orders/<int:pk>/confirm/", order_views.order_confirm, name="order_confirm"),
+    path("orders/<int:pk>/send-back/", order_views.order_send_back, name="order_send_back"),
+    path("orders/<int:pk>/cancel/", order_views.order_cancel, name="order_cancel"),
+    path("orders/<int:pk>/ship/", order_views.order_ship, name="order_ship"),
+    path("orders/<int:pk>/invoice/", order_views.order_invoice, name="order_invoice"),
+    path("orders/<int:pk>/complete/", order_views.order_complete, name="order_complete"),
+    path("shipments/<int:pk>/receipt/", order_views.shipment_receipt, name="shipment_receipt"),
 ]

@@ -15,9 +15,19 @@ from django.utils.translation import gettext_lazy as _l
 from pharmacrm.core.audit import StaleVersion
 from pharmacrm.core.forms import add_service_errors
 from pharmacrm.core.generic import ScopedDetailView, ScopedListView, get_visible_or_404
+from pharmacrm.core.policy import today
 from pharmacrm.sales import orders, services
+from pharmacrm.sales.choices import OrderStatus
 from pharmacrm.sales.filters import OrderFilter, ProductFilter
-from pharmacrm.sales.forms import ProductForm
+from pharmacrm.sales.forms import (
+    ConfirmForm,
+    InvoiceForm,
+    ProductForm,
+    ReasonForm,
+    ReceiptForm,
+    ShipmentForm,
+    ShipmentLineFormSet,
+)
 from pharmacrm.sales.models import Order, Product
 
 SERVICE_ERRORS = (StaleVersion, ValidationError)
@@ -134,11 +144,40 @@ class OrderDetailView(ScopedDetailView):
         shipped = orders.shipped_quantities(order)
         for line in lines:
             line.shipped = shipped.get(line.pk, 0)
+        user = self.request.user
+        status = order.status
+        can = {
+            "submit": status == OrderStatus.DRAFT and user.has_perm("sales.change_order"),
+            "confirm": status == OrderStatus.SUBMITTED and user.has_perm("sales.confirm_order"),
+            "send_back": status == OrderStatus.SUBMITTED and user.has_perm("sales.confirm_order"),
+            "cancel": (status in (OrderStatus.DRAFT, OrderStatus.SUBMITTED) and user.has_perm("sales.change_order"))
+            or (status == OrderStatus.CONFIRMED and user.has_perm("sales.confirm_order")),
+            "ship": status in (OrderStatus.CONFIRMED, OrderStatus.PARTIALLY_SHIPPED) and user.has_perm("sales.ship_order"),
+            "receipt": user.has_perm("sales.change_order"),
+            "invoice": status in (OrderStatus.PARTIALLY_SHIPPED, OrderStatus.SHIPPED, OrderStatus.RECEIVED)
+            and user.has_perm("sales.invoice_order"),
+            "complete": status == OrderStatus.INVOICED and user.has_perm("sales.invoice_order"),
+            "override_credit": user.has_perm("sales.override_credit"),
+        }
+        shipments = order.shipments.prefetch_related("lines__order_line__product")
         context.update(
             lines=lines,
-            shipments=order.shipments.prefetch_related("lines__order_line__product"),
+            shipments=shipments,
             invoices=order.invoices.all(),
             invoiced_fen=orders.invoiced_fen(order),
-            gsp_refusals=orders.gsp_refusals(order) if order.status in ("draft", "submitted") else [],
+            gsp_refusals=orders.gsp_refusals(order) if status in (OrderStatus.DRAFT, OrderStatus.SUBMITTED) else [],
+            credit_refusal=orders.credit_refusal(order) if status == OrderStatus.SUBMITTED else None,
+            can=can,
+            reason_form=ReasonForm(),
+            confirm_form=ConfirmForm(),
+            receipt_form=ReceiptForm(initial={"received_on": today()}),
         )
+        if can["ship"]:
+            context["ship_form"] = ShipmentForm(initial={"shipped_on": today()})
+            context["ship_lines"] = ShipmentLineFormSet(prefix="ship", initial=[
+                {"order_line": line.pk, "quantity": line.quantity - line.shipped} for line in lines])
+            context["ship_rows"] = list(zip(lines, context["ship_lines"].forms, strict=True))
+        if can["invoice"]:
+            context["invoice_form"] = InvoiceForm(shipments=shipments, initial={
+                "issued_on": today(), "amount": order.total_fen - context["invoiced_fen"]})
         return context

@@ -329,3 +329,52 @@ def test_api_takes_an_order_through_every_step(api_client: Any, org: dict[str, A
     assert api_client.get("/api/v1/orders/").json()["results"] == []
     assert api_client.post("/api/v1/credit-limits/", {"institution": shop["pharmacy"].pk, "limit_fen": 1},
                            format="json").status_code == 403
+
+
+def test_pages_take_an_order_from_draft_to_completed(client: Any, org: dict[str, Any], shop: dict[str, Any]) -> None:
+    from conftest import login
+
+    pharmacy = shop["pharmacy"]
+    login(client, org["rep_east"])
+    assert "/sales/orders/new/?institution=" in client.get(pharmacy.get_absolute_url()).content.decode()
+    form = {"ordered_on": str(today()), "lines-TOTAL_FORMS": "5", "lines-INITIAL_FORMS": "0",
+            "lines-MIN_NUM_FORMS": "0", "lines-MAX_NUM_FORMS": "50",
+            "lines-0-product": shop["pill"].pk, "lines-0-quantity": "20", "lines-0-discount": "1.5"}
+    bad = client.post(f"/sales/orders/new/?institution={pharmacy.pk}", {**form, "lines-1-quantity": "3"})
+    assert bad.status_code == 400 and not Order.objects.exists()  # a quantity without a product
+    response = client.post(f"/sales/orders/new/?institution={pharmacy.pk}", {**form, "submit_now": "1"})
+    order = Order.objects.get()
+    assert response.status_code == 302 and order.status == OrderStatus.SUBMITTED and order.total_fen == 20 * 3650 - 150
+    assert client.get(f"/sales/orders/new/?institution={org['institution_west'].pk}").status_code == 404
+
+    login(client, org["manager_east"])
+    page = client.get(order.get_absolute_url()).content.decode()
+    assert f"sales/orders/{order.pk}/confirm/" in page
+    client.post(f"/sales/orders/{order.pk}/confirm/")
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CONFIRMED
+    line = order.lines.get()
+    ship = {"shipped_on": str(today()), "carrier": "顺丰", "tracking_number": "SF9", "ship-TOTAL_FORMS": "1",
+            "ship-INITIAL_FORMS": "1", "ship-MIN_NUM_FORMS": "0", "ship-MAX_NUM_FORMS": "500",
+            "ship-0-order_line": line.pk, "ship-0-quantity": "20", "ship-0-batch_number": "B1",
+            "ship-0-expiry_date": str(LATER)}
+    client.post(f"/sales/orders/{order.pk}/ship/", {**ship, "ship-0-expiry_date": str(today())})
+    assert not order.shipments.exists()  # expired: refused, shown as a message
+    client.post(f"/sales/orders/{order.pk}/ship/", ship)
+    shipment = order.shipments.get()
+    client.post(f"/sales/shipments/{shipment.pk}/receipt/", {"received_on": str(today()), "received_by": "王店长"})
+    order.refresh_from_db()
+    assert order.status == OrderStatus.RECEIVED
+
+    login(client, shop["finance"])
+    client.post(f"/sales/orders/{order.pk}/invoice/", {"number": "INV-P1", "issued_on": str(today()),
+                                                      "amount": "728.50", "kind": "special",
+                                                      "shipments": [shipment.pk]})
+    order.refresh_from_db()
+    assert order.status == OrderStatus.INVOICED
+    client.post(f"/sales/orders/{order.pk}/complete/")
+    order.refresh_from_db()
+    assert order.status == OrderStatus.COMPLETED
+
+    login(client, org["rep_west"])
+    assert client.post(f"/sales/orders/{order.pk}/cancel/", {"reason": "x"}).status_code == 404

@@ -33,12 +33,15 @@ class ProductForm(StyledFormMixin, forms.ModelForm):
 
 # --- orders ---------------------------------------------------------------------------------------------
 
+#: ISO dates in <input type="date"> whatever the language (a localised value would show as empty)
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
 
 class OrderForm(StyledFormMixin, forms.Form):
     distributor = forms.ModelChoiceField(label=_("Through distributor"), queryset=None, required=False)
-    ordered_on = forms.DateField(label=_("Order date"), widget=forms.DateInput(attrs={"type": "date"}))
+    ordered_on = forms.DateField(label=_("Order date"), widget=DATE)
     requested_delivery_on = forms.DateField(label=_("Requested delivery"), required=False,
-                                            widget=forms.DateInput(attrs={"type": "date"}))
+                                            widget=DATE)
     notes = forms.CharField(label=_("Notes"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args: Any, distributors: Any, **kwargs: Any) -> None:
@@ -78,7 +81,7 @@ class ConfirmForm(StyledFormMixin, forms.Form):
 
 
 class ShipmentForm(StyledFormMixin, forms.Form):
-    shipped_on = forms.DateField(label=_("Shipped on"), widget=forms.DateInput(attrs={"type": "date"}))
+    shipped_on = forms.DateField(label=_("Shipped on"), widget=DATE)
     carrier = forms.CharField(label=_("Carrier"), max_length=50)
     tracking_number = forms.CharField(label=_("Tracking number"), max_length=50, required=False)
 
@@ -87,20 +90,20 @@ class ShipmentLineForm(StyledFormMixin, forms.Form):
     order_line = forms.IntegerField(widget=forms.HiddenInput)
     quantity = forms.IntegerField(label=_("Quantity"), min_value=0, max_value=10_000_000, required=False)
     batch_number = forms.CharField(label=_("Batch number"), max_length=40, required=False)
-    expiry_date = forms.DateField(label=_("Expiry date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    expiry_date = forms.DateField(label=_("Expiry date"), required=False, widget=DATE)
 
 
 ShipmentLineFormSet = forms.formset_factory(ShipmentLineForm, extra=0, max_num=500)
 
 
 class ReceiptForm(StyledFormMixin, forms.Form):
-    received_on = forms.DateField(label=_("Received on"), widget=forms.DateInput(attrs={"type": "date"}))
+    received_on = forms.DateField(label=_("Received on"), widget=DATE)
     received_by = forms.CharField(label=_("Received by"), max_length=50)
 
 
 class InvoiceForm(StyledFormMixin, forms.Form):
     number = forms.CharField(label=_("Invoice number"), max_length=30)
-    issued_on = forms.DateField(label=_("Issued on"), widget=forms.DateInput(attrs={"type": "date"}))
+    issued_on = forms.DateField(label=_("Issued on"), widget=DATE)
     amount = YuanField(label=_("Amount (CNY)"), minimum_fen=1)
     kind = forms.ChoiceField(label=_("Type"), choices=InvoiceKind.choices)
     shipments = forms.ModelMultipleChoiceField(label=_("Shipments"), queryset=None,

@@ -1,15 +1,21 @@
-"""Demo drug catalogue: a fictional manufacturer's products across therapeutic areas and licence categories."""
+"""Demo drug catalogue (a fictional manufacturer's products across therapeutic areas and licence categories)
+and a few demo orders at each step of their lifecycle."""
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from pharmacrm.core import policy
 from pharmacrm.core.money import yuan_to_fen
+from pharmacrm.customers import qualification
+from pharmacrm.customers.choices import ProductCategory, QualificationStatus
+from pharmacrm.customers.models import Institution
 from pharmacrm.org.models import User
-from pharmacrm.sales import services
+from pharmacrm.sales import orders, services
 from pharmacrm.sales.models import Product
 
 MAH = "华康制药股份有限公司"
@@ -62,4 +68,47 @@ class Command(BaseCommand):
                     list_price_fen=yuan_to_fen(price), category=category,
                     status="discontinued" if code in DISCONTINUED else "active")
                 created += 1
-        self.stdout.write(self.style.SUCCESS(f"seed_catalogue: {created} products"))
+            made = self.demo_orders() if created else 0
+        self.stdout.write(self.style.SUCCESS(f"seed_catalogue: {created} products, {made} demo orders"))
+
+    def demo_orders(self) -> int:
+        """A few of rep_east's qualified customers get orders at each step: draft, submitted, part-shipped, done."""
+        users = {user.username: user for user in User.objects.filter(
+            username__in=["rep_east", "manager_east", "finance"])}
+        if len(users) < 3:
+            return 0
+        rep, manager, finance = users["rep_east"], users["manager_east"], users["finance"]
+        customers = [institution for institution in Institution.objects.filter(
+            owner=rep, qualification_status__in=[QualificationStatus.QUALIFIED, QualificationStatus.EXPIRING],
+            merged_into__isnull=True).order_by("id")[:20]
+            if qualification.is_qualified_for(institution, ProductCategory.CHEMICAL).ok][:4]
+        pills = list(Product.objects.filter(category=ProductCategory.CHEMICAL, status="active").order_by("code")[:3])
+        today = policy.today()
+        for number, customer in enumerate(customers):
+            orders.set_credit_limit(actor=finance, institution=customer, limit_fen=20_000_000, note="演示额度")
+            order = orders.create_order(actor=rep, institution=customer, lines=[
+                {"product": product, "quantity": 20 * (index + 1)} for index, product in enumerate(pills)])
+            if number == 0:
+                continue  # stays a draft
+            order = orders.submit_order(actor=rep, order=order)
+            if number == 1:
+                continue  # waits for the manager
+            order = orders.confirm_order(actor=manager, order=order)
+            lines = list(order.lines.all())
+            expiry = today + datetime.timedelta(days=720)
+            first = orders.record_shipment(actor=manager, order=order, shipped_on=today, carrier="顺丰速运",
+                                           tracking_number=f"SF{order.pk:010d}", lines=[
+                {"order_line": line, "quantity": line.quantity // 2, "batch_number": f"24{line.pk:04d}A",
+                 "expiry_date": expiry} for line in lines])
+            if number == 2:
+                continue  # half shipped
+            order.refresh_from_db()
+            second = orders.record_shipment(actor=manager, order=order, shipped_on=today, carrier="顺丰速运", lines=[
+                {"order_line": line, "quantity": line.quantity - line.quantity // 2, "batch_number": f"24{line.pk:04d}B",
+                 "expiry_date": expiry} for line in lines])
+            for shipment in (first, second):
+                orders.confirm_receipt(actor=rep, shipment=shipment, received_on=today, received_by="药剂科 李老师")
+            order.refresh_from_db()
+            orders.record_invoice(actor=finance, order=order, number=f"DEMO{order.pk:08d}", issued_on=today,
+                                  amount_fen=order.total_fen, kind="special", shipments=[first, second])
+        return len(customers)

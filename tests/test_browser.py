@@ -131,3 +131,94 @@ def test_steward_imports_fixes_errors_and_rep_finds_the_customer_by_initials(
     page.wait_for_url("**/customers/institutions/?q=hzsdy")
     assert "杭州市第一人民医院" in page.content() and "杭州西湖大药房" not in page.content()
     page.screenshot(path=str(SCREENSHOTS / "rep-search-initials-phone.png"), full_page=True)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_order_from_draft_to_invoiced(org: dict[str, Any], live_server: Any, browser_page: Any) -> None:
+    """rep_east orders for a qualified pharmacy from its page and submits; manager_east confirms and ships
+    with batch and expiry; rep_east records the receipt; finance invoices: the order is invoiced."""
+    import datetime
+
+    from conftest import DEMO_PASSWORD
+    from pharmacrm.core.policy import today
+    from pharmacrm.customers import qualification, services
+    from pharmacrm.org.models import Division
+    from pharmacrm.org.roles import Role
+    from pharmacrm.org.services import create_user
+    from pharmacrm.sales import orders
+    from pharmacrm.sales import services as catalogue
+    from pharmacrm.sales.models import Order
+
+    steward = org["steward"]
+    pharmacy = services.create_institution(actor=steward, name="老百姓大药房（徐汇店）", kind="pharmacy",
+                                           division=Division.objects.get(pk="310104"), owner=org["rep_east"])
+    for kind, categories in (("business", []), ("drug_trading", ["chemical"])):
+        licence = qualification.add_licence(actor=steward, institution=pharmacy, kind=kind, number=f"{kind}-1",
+                                            valid_to=today() + datetime.timedelta(days=400), categories=categories)
+        qualification.review_licence(actor=steward, licence=licence, approve=True)
+    finance = create_user(actor=None, username="finance", full_name="财务", role=Role.FINANCE,
+                          team=org["teams"]["company"], email="finance@example.com", password=DEMO_PASSWORD)
+    orders.set_credit_limit(actor=finance, institution=pharmacy, limit_fen=10_000_000)
+    catalogue.create_product(actor=org["admin"], code="HK-CV-001", generic_name="阿托伐他汀钙片", dosage_form="tablet",
+                             strength="20mg", pack="7片/盒", approval_number="国药准字H20230101",
+                             marketing_authorisation_holder="华康制药", therapeutic_area="cardiovascular",
+                             list_price_fen=3650, category="chemical")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser_page
+
+    def sign_in(username: str) -> None:
+        page.goto(f"{live_server.url}/login/")
+        page.fill("#id_username", username)
+        page.fill("#id_password", DEMO_PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{live_server.url}/")
+
+    def sign_out() -> None:
+        page.click("#user-menu")
+        page.click("text=退出")
+        page.wait_for_load_state()
+
+    sign_in("rep_east")
+    page.goto(f"{live_server.url}{pharmacy.get_absolute_url()}")
+    page.click("text=新建订单")
+    page.select_option("#id_lines-0-product", label="阿托伐他汀钙片 20mg 7片/盒")
+    page.fill("#id_lines-0-quantity", "100")
+    page.click("button[name=submit_now]")
+    page.wait_for_url("**/sales/orders/*/")
+    assert "已提交" in page.content() and "¥3,650.00" in page.content()
+    order = Order.objects.get()
+    sign_out()
+
+    sign_in("manager_east")
+    page.goto(f"{live_server.url}{order.get_absolute_url()}")
+    page.click("#order-actions button:has-text('确认')")
+    page.wait_for_load_state()
+    assert "已确认" in page.content()
+    page.click("#order-actions button:has-text('登记发货')")
+    page.fill("#ship-form input[name=carrier]", "顺丰速运")
+    page.fill("#ship-form input[name=tracking_number]", "SF1234567890")
+    page.fill("#id_ship-0-batch_number", "240101")
+    page.fill("#id_ship-0-expiry_date", str(today() + datetime.timedelta(days=700)))
+    page.click("#ship-form button[type=submit]")
+    page.wait_for_load_state()
+    assert "已发货" in page.content()
+    sign_out()
+
+    sign_in("rep_east")
+    page.goto(f"{live_server.url}{order.get_absolute_url()}#tab-shipments")
+    page.fill("#tab-shipments input[name=received_by]", "王店长")
+    page.click("#tab-shipments button:has-text('登记签收')")
+    page.wait_for_load_state()
+    assert "已签收" in page.content()
+    sign_out()
+
+    sign_in("finance")
+    page.goto(f"{live_server.url}{order.get_absolute_url()}#tab-invoices")
+    page.fill("#id_number", "INV-0001")
+    page.check("#invoice-form input[name=shipments]")
+    page.click("#invoice-form button[type=submit]")
+    page.wait_for_load_state()
+    order.refresh_from_db()
+    assert order.status == "invoiced" and "已开票" in page.content()
+    page.wait_for_timeout(400)  # the invoices tab fades in (the page was asked for #tab-invoices)
+    page.screenshot(path=str(SCREENSHOTS / "order-invoiced.png"), full_page=True)

@@ -378,3 +378,24 @@ def test_pages_take_an_order_from_draft_to_completed(client: Any, org: dict[str,
 
     login(client, org["rep_west"])
     assert client.post(f"/sales/orders/{order.pk}/cancel/", {"reason": "x"}).status_code == 404
+
+
+def test_shipments_invoices_and_credit_limits_follow_the_buyer_scope(api_client: Any, org: dict[str, Any],
+                                                                     shop: dict[str, Any]) -> None:
+    from pharmacrm.sales.models import CreditLimit, Invoice, Shipment
+
+    order = orders.confirm_order(actor=org["manager_east"], order=_submitted(org, shop, quantity=1))
+    shipment = orders.record_shipment(actor=org["manager_east"], order=order, shipped_on=today(), carrier="顺丰",
+                                      lines=[{"order_line": order.lines.get(), "quantity": 1, "batch_number": "B",
+                                              "expiry_date": LATER}])
+    orders.record_invoice(actor=shop["finance"], order=order, number="INV-S", issued_on=today(),
+                          amount_fen=order.total_fen, kind="ordinary", shipments=[shipment])
+    for model in (Shipment, Invoice, CreditLimit):
+        assert model.objects.visible_to(org["rep_east"]).exists()
+        assert not model.objects.visible_to(org["rep_west"]).exists()
+    api_client.force_authenticate(org["rep_west"])
+    for url in ("/api/v1/shipments/", "/api/v1/invoices/", "/api/v1/credit-limits/"):
+        assert api_client.get(url).json()["results"] == []
+    assert api_client.get(f"/api/v1/shipments/{shipment.pk}/").status_code == 404
+    assert api_client.post(f"/api/v1/shipments/{shipment.pk}/receipt/", {"received_on": str(today()),
+                                                                       "received_by": "x"}, format="json").status_code == 404

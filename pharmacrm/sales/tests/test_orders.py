@@ -399,3 +399,27 @@ def test_shipments_invoices_and_credit_limits_follow_the_buyer_scope(api_client:
     assert api_client.get(f"/api/v1/shipments/{shipment.pk}/").status_code == 404
     assert api_client.post(f"/api/v1/shipments/{shipment.pk}/receipt/", {"received_on": str(today()),
                                                                        "received_by": "x"}, format="json").status_code == 404
+
+
+def test_bad_input_is_a_clear_answer_never_a_500(client: Any, api_client: Any, org: dict[str, Any],
+                                                 shop: dict[str, Any]) -> None:
+    from conftest import login
+
+    login(client, org["rep_east"])
+    assert client.get("/sales/orders/new/?institution=abc").status_code == 404
+    assert client.get("/sales/orders/new/").status_code == 404
+    assert client.get("/sales/orders/", {"status": "nonsense", "ordered_from": "yesterday"}).status_code in (200, 400)
+    assert client.post("/sales/orders/999999/confirm/").status_code == 404
+    api_client.force_authenticate(org["rep_east"])
+    for payload in ({"institution": "x", "lines": [{"product": shop["pill"].pk, "quantity": 1}]},
+                    {"institution": shop["pharmacy"].pk, "lines": [{"product": shop["pill"].pk, "quantity": 10**12}]},
+                    {"institution": shop["pharmacy"].pk, "lines": [{"product": shop["pill"].pk, "quantity": "十"}]},
+                    {"institution": shop["pharmacy"].pk, "lines": "not a list"},
+                    {"institution": shop["pharmacy"].pk, "lines": [{"product": shop["pill"].pk, "quantity": 1,
+                                                                     "discount_fen": -5}]},
+                    {"institution": org["institution_west"].pk, "lines": [{"product": shop["pill"].pk,
+                                                                            "quantity": 1}]}):
+        response = api_client.post("/api/v1/orders/", payload, format="json")
+        assert response.status_code == 400, (payload, response.content)
+        assert response.json()["error"]["fields"]
+    assert not Order.objects.exists()

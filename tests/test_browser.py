@@ -20,6 +20,16 @@ pytestmark = [
 ]
 
 
+def _sign_in(page: Any, base: str, username: str) -> None:
+    from conftest import DEMO_PASSWORD
+
+    page.goto(f"{base}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
 @pytest.fixture
 def browser_page(monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
@@ -75,7 +85,6 @@ def test_steward_imports_fixes_errors_and_rep_finds_the_customer_by_initials(
         org: dict[str, Any], live_server: Any, browser_page: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """The steward uploads a customer file, reads the dry run's error, uploads the corrected file,
     imports it; then rep_east, on a phone, finds the new hospital by its pinyin initials."""
-    from conftest import DEMO_PASSWORD
     from pharmacrm.core import imports, tasks
 
     # the worker's job runs in the request that queues it (no worker process in the test)
@@ -84,11 +93,7 @@ def test_steward_imports_fixes_errors_and_rep_finds_the_customer_by_initials(
     page = browser_page
 
     def sign_in(username: str) -> None:
-        page.goto(f"{live_server.url}/login/")
-        page.fill("#id_username", username)
-        page.fill("#id_password", DEMO_PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{live_server.url}/")
+        _sign_in(page, live_server.url, username)
 
     def upload(content: str) -> None:
         page.goto(f"{live_server.url}/imports/new/")
@@ -167,11 +172,7 @@ def test_order_from_draft_to_invoiced(org: dict[str, Any], live_server: Any, bro
     page = browser_page
 
     def sign_in(username: str) -> None:
-        page.goto(f"{live_server.url}/login/")
-        page.fill("#id_username", username)
-        page.fill("#id_password", DEMO_PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{live_server.url}/")
+        _sign_in(page, live_server.url, username)
 
     def sign_out() -> None:
         page.click("#user-menu")

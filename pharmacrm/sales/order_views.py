@@ -82,13 +82,18 @@ def _order_step(request: HttpRequest, pk: int) -> Order:
     return get_visible_or_404(Order, request.user, pk=pk)
 
 
-@login_required
-@require_POST
-def order_submit(request: HttpRequest, pk: int) -> HttpResponse:
+def _step(request: HttpRequest, pk: int, service: Any, done: str, form_class: Any = None,
+          invalid: str = "") -> HttpResponse:
+    """One step of the order: read its small form if it has one, call the service with it, and show the
+    outcome (or the refusal: a gate, a stale version, a missing reason) as a message on the order page."""
     order = _order_step(request, pk)
+    form = form_class(request.POST) if form_class else None
+    if form is not None and not form.is_valid():
+        messages.error(request, invalid)
+        return redirect(order.get_absolute_url())
     try:
-        orders.submit_order(actor=request.user, order=order)
-        messages.success(request, _("Submitted for confirmation."))
+        service(actor=request.user, order=order, **(form.cleaned_data if form else {}))
+        messages.success(request, done)
     except REFUSALS as error:
         _refused(request, error)
     return redirect(order.get_absolute_url())
@@ -96,42 +101,29 @@ def order_submit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+def order_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _step(request, pk, orders.submit_order, _("Submitted for confirmation."))
+
+
+@login_required
+@require_POST
 def order_confirm(request: HttpRequest, pk: int) -> HttpResponse:
-    order = _order_step(request, pk)
-    form = ConfirmForm(request.POST)
-    if form.is_valid():
-        try:
-            orders.confirm_order(actor=request.user, order=order, **form.cleaned_data)
-            messages.success(request, _("Confirmed."))
-        except REFUSALS as error:
-            _refused(request, error)
-    return redirect(order.get_absolute_url())
-
-
-def _with_reason(request: HttpRequest, pk: int, service: Any, done: str) -> HttpResponse:
-    order = _order_step(request, pk)
-    form = ReasonForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("A reason is required for this change."))
-    else:
-        try:
-            service(actor=request.user, order=order, reason=form.cleaned_data["reason"])
-            messages.success(request, done)
-        except REFUSALS as error:
-            _refused(request, error)
-    return redirect(order.get_absolute_url())
+    return _step(request, pk, orders.confirm_order, _("Confirmed."), ConfirmForm,
+                 _("The credit override reason is at most 300 characters."))
 
 
 @login_required
 @require_POST
 def order_send_back(request: HttpRequest, pk: int) -> HttpResponse:
-    return _with_reason(request, pk, orders.return_order, _("Sent back to the rep."))
+    return _step(request, pk, orders.return_order, _("Sent back to the rep."), ReasonForm,
+                 _("A reason is required for this change."))
 
 
 @login_required
 @require_POST
 def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    return _with_reason(request, pk, orders.cancel_order, _("Cancelled."))
+    return _step(request, pk, orders.cancel_order, _("Cancelled."), ReasonForm,
+                 _("A reason is required for this change."))
 
 
 @login_required
@@ -191,10 +183,4 @@ def order_invoice(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def order_complete(request: HttpRequest, pk: int) -> HttpResponse:
-    order = _order_step(request, pk)
-    try:
-        orders.complete_order(actor=request.user, order=order)
-        messages.success(request, _("Completed."))
-    except REFUSALS as error:
-        _refused(request, error)
-    return redirect(order.get_absolute_url())
+    return _step(request, pk, orders.complete_order, _("Completed."))

@@ -161,23 +161,20 @@ def submit_order(*, actor: Any, order: Order) -> Order:
     return order
 
 
+def _with_reason(actor: Any, order: Order, to: str, reason: str, told: str) -> Order:
+    with transaction.atomic():
+        order = advance(_locked(order), to=to, actor=actor, reason=reason, changes={"status_reason": reason[:300]})
+        _notify_owner(order, actor, told % {"number": order.number, "reason": reason[:100]})
+    return order
+
+
 def return_order(*, actor: Any, order: Order, reason: str) -> Order:
     """The manager sends a submitted order back to the rep as a draft, saying why."""
-    with transaction.atomic():
-        order = advance(_locked(order), to=OrderStatus.DRAFT, actor=actor, reason=reason,
-                        changes={"status_reason": reason[:300]})
-        _notify_owner(order, actor, _("Order %(number)s was sent back: %(reason)s")
-                      % {"number": order.number, "reason": reason[:100]})
-    return order
+    return _with_reason(actor, order, OrderStatus.DRAFT, reason, _("Order %(number)s was sent back: %(reason)s"))
 
 
 def cancel_order(*, actor: Any, order: Order, reason: str) -> Order:
-    with transaction.atomic():
-        order = advance(_locked(order), to=OrderStatus.CANCELLED, actor=actor, reason=reason,
-                        changes={"status_reason": reason[:300]})
-        _notify_owner(order, actor, _("Order %(number)s was cancelled: %(reason)s")
-                      % {"number": order.number, "reason": reason[:100]})
-    return order
+    return _with_reason(actor, order, OrderStatus.CANCELLED, reason, _("Order %(number)s was cancelled: %(reason)s"))
 
 
 # --- gates ----------------------------------------------------------------------------------------------

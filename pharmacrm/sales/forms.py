@@ -112,3 +112,8 @@ class InvoiceForm(StyledFormMixin, forms.Form):
     def __init__(self, *args: Any, shipments: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["shipments"].queryset = shipments
+
+
+class CreditLimitForm(StyledFormMixin, forms.Form):
+    limit = YuanField(label=_("Credit limit (CNY)"))
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)

@@ -27,6 +27,7 @@ from pharmacrm.customers.models import Institution
 from pharmacrm.sales import orders
 from pharmacrm.sales.forms import (
     ConfirmForm,
+    CreditLimitForm,
     InvoiceForm,
     OrderForm,
     OrderLineFormSet,
@@ -35,7 +36,7 @@ from pharmacrm.sales.forms import (
     ShipmentForm,
     ShipmentLineFormSet,
 )
-from pharmacrm.sales.models import Order, Product, Shipment
+from pharmacrm.sales.models import CreditLimit, Order, Product, Shipment
 
 REFUSALS = (ValidationError, TransitionNotAllowed, StaleVersion)
 
@@ -184,3 +185,26 @@ def order_invoice(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def order_complete(request: HttpRequest, pk: int) -> HttpResponse:
     return _step(request, pk, orders.complete_order, _("Completed."))
+
+
+@login_required
+def credit_limit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Finance sets a customer's credit limit and sees what it owes now."""
+    institution = get_visible_or_404(Institution, request.user, pk=pk)
+    if not request.user.has_perm("sales.change_creditlimit"):
+        raise PermissionDenied
+    current = CreditLimit.objects.filter(institution=institution).first()
+    form = CreditLimitForm(request.POST or None, initial={"limit": current.limit_fen if current else None,
+                                                          "note": current.note if current else ""})
+    if request.method == "POST" and form.is_valid():
+        try:
+            orders.set_credit_limit(actor=request.user, institution=institution, limit_fen=form.cleaned_data["limit"],
+                                    note=form.cleaned_data["note"])
+        except REFUSALS as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Credit limit saved."))
+            return redirect(institution.get_absolute_url())
+    return render(request, "sales/credit_limit_form.html", {
+        "form": form, "institution": institution, "current": current,
+        "owed": orders.open_receivables_fen(institution)}, status=400 if form.errors else 200)

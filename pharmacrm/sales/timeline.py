@@ -43,6 +43,10 @@ def order_events(institution: Any, user: Any, limit: int) -> Iterable[TimelineIt
 
 @register_action
 def new_order(institution: Any, user: Any) -> Iterable[PageAction]:
-    if not user.has_perm("sales.add_order"):
-        return []
-    return [PageAction(_("New order"), f"{reverse('sales:order_create')}?institution={institution.pk}", "bi-cart-plus")]
+    actions = []
+    if user.has_perm("sales.add_order"):
+        actions.append(PageAction(_("New order"), f"{reverse('sales:order_create')}?institution={institution.pk}",
+                                  "bi-cart-plus"))
+    if user.has_perm("sales.change_creditlimit"):
+        actions.append(PageAction(_("Credit limit"), reverse("sales:credit_limit", args=[institution.pk]), "bi-bank"))
+    return actions

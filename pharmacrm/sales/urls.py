@@ -20,4 +20,5 @@ urlpatterns = [
     path("orders/<int:pk>/invoice/", order_views.order_invoice, name="order_invoice"),
     path("orders/<int:pk>/complete/", order_views.order_complete, name="order_complete"),
     path("shipments/<int:pk>/receipt/", order_views.shipment_receipt, name="shipment_receipt"),
+    path("credit-limits/<int:pk>/", order_views.credit_limit, name="credit_limit"),
 ]

@@ -423,3 +423,21 @@ def test_bad_input_is_a_clear_answer_never_a_500(client: Any, api_client: Any, o
         assert response.status_code == 400, (payload, response.content)
         assert response.json()["error"]["fields"]
     assert not Order.objects.exists()
+
+
+def test_finance_sets_credit_limits_on_a_page(client: Any, org: dict[str, Any], shop: dict[str, Any]) -> None:
+    from conftest import login
+
+    from pharmacrm.sales.models import CreditLimit
+
+    url = f"/sales/credit-limits/{shop['pharmacy'].pk}/"
+    login(client, shop["finance"])
+    assert url in client.get(shop["pharmacy"].get_absolute_url()).content.decode()
+    assert client.post(url, {"limit": "-1"}).status_code == 400
+    assert client.post(url, {"limit": "50,000.00", "note": "年度评审"}).status_code == 302
+    limit = CreditLimit.objects.get(institution=shop["pharmacy"])
+    assert (limit.limit_fen, limit.note) == (5_000_000, "年度评审")
+    assert AuditEntry.objects.for_object(limit).filter(action="update").exists()
+    login(client, org["rep_east"])
+    assert url not in client.get(shop["pharmacy"].get_absolute_url()).content.decode()
+    assert client.get(url).status_code == 403

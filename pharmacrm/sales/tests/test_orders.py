@@ -427,7 +427,6 @@ def test_bad_input_is_a_clear_answer_never_a_500(client: Any, api_client: Any, o
 
 def test_finance_sets_credit_limits_on_a_page(client: Any, org: dict[str, Any], shop: dict[str, Any]) -> None:
     from conftest import login
-
     from pharmacrm.sales.models import CreditLimit
 
     url = f"/sales/credit-limits/{shop['pharmacy'].pk}/"

@@ -79,6 +79,34 @@ def order_create(request: HttpRequest) -> HttpResponse:
                   status=status)
 
 
+@login_required
+def order_edit_lines(request: HttpRequest, pk: int) -> HttpResponse:
+    """A draft's lines, changed as a whole (optimistic locking: someone else's save first → say so)."""
+    order = get_visible_or_404(Order, request.user, pk=pk)
+    if not request.user.has_perm("sales.change_order"):
+        raise PermissionDenied
+    products = Product.objects.visible_to(request.user).on_sale().order_by("code")
+    initial = [{"product": line.product, "quantity": line.quantity, "discount": line.discount_fen}
+               for line in order.lines.select_related("product")]
+    lines = OrderLineFormSet(request.POST or None, form_kwargs={"products": products}, prefix="lines", initial=initial)
+    version = request.POST.get("version") or order.version
+    problems: list[str] = []
+    if request.method == "POST" and lines.is_valid():
+        wanted = [{"product": line["product"], "quantity": line["quantity"], "discount_fen": line.get("discount") or 0}
+                  for line in lines.cleaned_data if line.get("product")]
+        try:
+            orders.replace_lines(actor=request.user, order=order, lines=wanted,
+                                 expected_version=int(version) if str(version).isdigit() else None)
+        except REFUSALS as error:
+            problems = getattr(error, "messages", None) or [str(error)]
+        else:
+            messages.success(request, _("Saved."))
+            return redirect(order.get_absolute_url())
+    return render(request, "sales/order_lines_form.html", {"order": order, "lines": lines, "version": version,
+                                                           "problems": problems},
+                  status=400 if request.method == "POST" else 200)
+
+
 def _order_step(request: HttpRequest, pk: int) -> Order:
     return get_visible_or_404(Order, request.user, pk=pk)
 

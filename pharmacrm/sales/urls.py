@@ -12,6 +12,7 @@ urlpatterns = [
     path("orders/", views.OrderListView.as_view(), name="order_list"),
     path("orders/new/", order_views.order_create, name="order_create"),
     path("orders/<int:pk>/", views.OrderDetailView.as_view(), name="order_detail"),
+    path("orders/<int:pk>/lines/", order_views.order_edit_lines, name="order_edit_lines"),
     path("orders/<int:pk>/submit/", order_views.order_submit, name="order_submit"),
     path("orders/<int:pk>/confirm/", order_views.order_confirm, name="order_confirm"),
     path("orders/<int:pk>/send-back/", order_views.order_send_back, name="order_send_back"),

@@ -440,3 +440,25 @@ def test_finance_sets_credit_limits_on_a_page(client: Any, org: dict[str, Any], 
     login(client, org["rep_east"])
     assert url not in client.get(shop["pharmacy"].get_absolute_url()).content.decode()
     assert client.get(url).status_code == 403
+
+
+def test_a_draft_s_lines_are_edited_on_a_page(client: Any, org: dict[str, Any], shop: dict[str, Any]) -> None:
+    from conftest import login
+
+    order = _draft(org, shop, quantity=10)
+    login(client, org["rep_east"])
+    url = f"/sales/orders/{order.pk}/lines/"
+    page = client.get(url).content.decode()
+    assert 'value="10"' in page and 'value="5.00"' in page  # the line as it is, discount in yuan
+    form = {"version": order.version, "lines-TOTAL_FORMS": "6", "lines-INITIAL_FORMS": "1", "lines-MIN_NUM_FORMS": "0",
+            "lines-MAX_NUM_FORMS": "50", "lines-0-product": shop["pill"].pk, "lines-0-quantity": "30",
+            "lines-0-discount": ""}
+    assert client.post(url, {**form, "version": order.version - 1}).status_code == 400  # someone saved first
+    order.refresh_from_db()
+    assert order.total_fen == 10 * 3650 - 500
+    assert client.post(url, form).status_code == 302
+    order.refresh_from_db()
+    assert order.total_fen == 30 * 3650 and order.lines.get().quantity == 30
+    orders.submit_order(actor=org["rep_east"], order=order)
+    response = client.post(url, {**form, "version": Order.objects.get(pk=order.pk).version})
+    assert response.status_code == 400 and "草稿" in response.content.decode()  # only drafts change

@@ -205,6 +205,10 @@ def _ids_matching(**values: set[str]) -> Any:
     return branches[0].union(*branches[1:], all=True)
 
 
+#: a contact or licence row: its outcome, the institution it names, its parsed fields
+ParsedRow = tuple[Outcome, Institution, dict[str, Any]]
+
+
 def _lookup_institutions(actor: Any, refs: set[str]) -> dict[str, list[Institution]]:
     """Live institutions the actor may see, by customer code, USCC and exact name."""
     refs = {ref for ref in refs if ref}
@@ -218,6 +222,19 @@ def _lookup_institutions(actor: Any, refs: set[str]) -> dict[str, list[Instituti
         for key in {institution.code or "", institution.uscc, institution.name} - {""}:
             found[key].append(institution)
     return found
+
+
+def _parse_at_institutions(actor: Any, chunk: list[Outcome], fields_of: Any) -> list[ParsedRow]:
+    """Rows of a contact or licence file: each row's institution (one lookup for the chunk) and its fields;
+    only rows without an error so far."""
+    found = _lookup_institutions(actor, {outcome.values.get("institution", "").strip() for outcome in chunk})
+    parsed = []
+    for outcome in chunk:
+        institution = _institution_ref(outcome, "institution", found)
+        fields = fields_of(outcome)
+        if institution is not None and outcome.ok:
+            parsed.append((outcome, institution, fields))
+    return parsed
 
 
 def _institution_ref(outcome: Outcome, key: str, found: dict[str, list[Institution]]) -> Institution | None:
@@ -638,13 +655,7 @@ class ContactImporter(Importer):
         self.seen: dict[tuple[int, str, str], int] = {}
 
     def check(self, chunk: list[Outcome]) -> None:
-        found = _lookup_institutions(self.actor, {o.values.get("institution", "").strip() for o in chunk})
-        parsed = []
-        for outcome in chunk:
-            institution = _institution_ref(outcome, "institution", found)
-            fields = self._fields(outcome)
-            if institution is not None and outcome.ok:
-                parsed.append((outcome, institution, fields))
+        parsed = _parse_at_institutions(self.actor, chunk, self._fields)
         names = {fields["name"] for _o, _i, fields in parsed}
         existing: dict[tuple[int, str], list[Contact]] = defaultdict(list)
         ids = {institution.pk for _o, institution, _f in parsed}
@@ -758,13 +769,7 @@ class LicenceImporter(Importer):
         self.touched: set[int] = set()
 
     def check(self, chunk: list[Outcome]) -> None:
-        found = _lookup_institutions(self.actor, {o.values.get("institution", "").strip() for o in chunk})
-        parsed = []
-        for outcome in chunk:
-            institution = _institution_ref(outcome, "institution", found)
-            fields = self._fields(outcome)
-            if institution is not None and outcome.ok:
-                parsed.append((outcome, institution, fields))
+        parsed = _parse_at_institutions(self.actor, chunk, self._fields)
         existing = {}
         for licence in Licence.objects.filter(institution_id__in={i.pk for _o, i, _f in parsed},
                                               number__in={f["number"] for _o, _i, f in parsed}):

@@ -20,7 +20,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -76,6 +77,13 @@ def open_receivables_fen(institution: Institution, *, excluding: Order | None = 
     if excluding is not None:
         orders = orders.exclude(pk=excluding.pk)
     return orders.aggregate(total=Sum("total_fen"))["total"] or 0
+
+
+def with_open_receivables(limits: QuerySet) -> QuerySet:
+    """Credit limits annotated with ``open_receivables_fen``: the same sum, one subquery for a whole list."""
+    owed = (Order.objects.filter(institution=OuterRef("institution"), status__in=OPEN_RECEIVABLE_STATUSES)
+            .order_by().values("institution").annotate(total=Sum("total_fen")).values("total"))
+    return limits.annotate(open_receivables_fen=Coalesce(Subquery(owed), 0))
 
 
 # --- drafts ---------------------------------------------------------------------------------------------

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import models
 from django.http import Http404
-from rest_framework import mixins, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.permissions import DjangoModelPermissions
 from rest_framework.request import Request
+from rest_framework.response import Response
 
 from pharmacrm.core.querysets import is_scoped
 
@@ -86,3 +87,16 @@ def expected_version(request: Request) -> int | None:
         return int(value) if value not in (None, "") else None
     except (TypeError, ValueError):
         return None
+
+
+def require_visible(model: type[models.Model], user: Any, obj: Any, field: str) -> None:
+    """A referenced record (parent, institution) must be one the user can see: else it "does not exist"."""
+    if obj is not None and not model._default_manager.visible_to(user).filter(pk=obj.pk).exists():
+        raise ValidationError({field: ["Not found."]})
+
+
+def with_etag(data: Any, version: int, http_status: int = status.HTTP_200_OK) -> Response:
+    """A record's representation with its version as the ETag (the If-Match of the next edit)."""
+    response = Response(data, status=http_status)
+    response["ETag"] = f'"{version}"'
+    return response

@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
-from pharmacrm.core.api.base import ScopedModelViewSet, expected_version
+from pharmacrm.core.api.base import ScopedModelViewSet, expected_version, require_visible, with_etag
 from pharmacrm.customers import qualification, services, stewardship
 from pharmacrm.customers.api.serializers import (
     ChangeRequestSerializer,
@@ -39,18 +39,6 @@ class ContactApiFilter(ContactFilter):
     search = django_filters.CharFilter(method="search_text", max_length=50)
 
 
-def _visible(model: type, user: Any, obj: Any, field: str) -> None:
-    """A referenced record (parent, institution) must be one the user can see: else it "does not exist"."""
-    if obj is not None and not model._default_manager.visible_to(user).filter(pk=obj.pk).exists():
-        raise ValidationError({field: ["Not found."]})
-
-
-def _with_etag(data: Any, version: int, http_status: int = status.HTTP_200_OK) -> Response:
-    response = Response(data, status=http_status)
-    response["ETag"] = f'"{version}"'
-    return response
-
-
 class InstitutionViewSet(ScopedModelViewSet):
     model = Institution
     queryset = Institution.objects.none()
@@ -72,11 +60,11 @@ class InstitutionViewSet(ScopedModelViewSet):
         payload = InstitutionInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         changes = payload.changes()
-        _visible(Institution, request.user, changes.get("parent"), "parent")
+        require_visible(Institution, request.user, changes.get("parent"), "parent")
         institution = services.create_institution(
             actor=request.user, tags=payload.validated_data.get("tags", []),
             acknowledge_duplicates=payload.validated_data["acknowledge_duplicates"], **changes)
-        return _with_etag(InstitutionSerializer(institution).data, institution.version, status.HTTP_201_CREATED)
+        return with_etag(InstitutionSerializer(institution).data, institution.version, status.HTTP_201_CREATED)
 
     @extend_schema(request=InstitutionInputSerializer, responses=InstitutionSerializer)
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -84,7 +72,7 @@ class InstitutionViewSet(ScopedModelViewSet):
         payload = InstitutionInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         changes = payload.changes()
-        _visible(Institution, request.user, changes.get("parent"), "parent")
+        require_visible(Institution, request.user, changes.get("parent"), "parent")
         with transaction.atomic():
             institution = services.update_institution(
                 actor=request.user, institution=institution, changes=changes,
@@ -94,7 +82,7 @@ class InstitutionViewSet(ScopedModelViewSet):
         data = InstitutionSerializer(institution).data
         change_request = getattr(institution, "pending_change_request", None)
         data["change_request"] = change_request.pk if change_request else None
-        return _with_etag(data, institution.version)
+        return with_etag(data, institution.version)
 
     @extend_schema(parameters=[OpenApiParameter("category", str, enum=ProductCategory.values, required=True)])
     @action(detail=True, methods=["get"])
@@ -123,9 +111,9 @@ class ContactViewSet(ScopedModelViewSet):
         institution = fields.pop("institution", None)
         if institution is None:
             raise ValidationError({"institution": ["This field is required."]})
-        _visible(Institution, request.user, institution, "institution")
+        require_visible(Institution, request.user, institution, "institution")
         contact = services.create_contact(actor=request.user, institution=institution, **fields)
-        return _with_etag(ContactSerializer(contact).data, contact.version, status.HTTP_201_CREATED)
+        return with_etag(ContactSerializer(contact).data, contact.version, status.HTTP_201_CREATED)
 
     @extend_schema(request=ContactInputSerializer, responses=ContactSerializer)
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -136,7 +124,7 @@ class ContactViewSet(ScopedModelViewSet):
                                                                                               "institution")}
         contact = services.update_contact(actor=request.user, contact=contact, changes=changes,
                                           expected_version=expected_version(request))
-        return _with_etag(ContactSerializer(contact).data, contact.version)
+        return with_etag(ContactSerializer(contact).data, contact.version)
 
     @extend_schema(request=None, responses={200: dict})
     @action(detail=True, methods=["post"])
@@ -160,9 +148,9 @@ class LicenceViewSet(ScopedModelViewSet):
         payload.is_valid(raise_exception=True)
         fields = dict(payload.validated_data)
         institution = fields.pop("institution")
-        _visible(Institution, request.user, institution, "institution")
+        require_visible(Institution, request.user, institution, "institution")
         licence = qualification.add_licence(actor=request.user, institution=institution, **fields)
-        return _with_etag(LicenceSerializer(licence).data, licence.version, status.HTTP_201_CREATED)
+        return with_etag(LicenceSerializer(licence).data, licence.version, status.HTTP_201_CREATED)
 
     @extend_schema(request=DecisionSerializer, responses=LicenceSerializer)
     @action(detail=True, methods=["post"])
@@ -174,7 +162,7 @@ class LicenceViewSet(ScopedModelViewSet):
                                                approve=payload.validated_data["approve"],
                                                comment=payload.validated_data["comment"],
                                                expected_version=expected_version(request))
-        return _with_etag(LicenceSerializer(licence).data, licence.version)
+        return with_etag(LicenceSerializer(licence).data, licence.version)
 
 
 class ChangeRequestViewSet(ScopedModelViewSet):

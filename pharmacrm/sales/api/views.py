@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.core.exceptions import ValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
@@ -14,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
-from pharmacrm.core.api.base import ScopedModelViewSet, expected_version
+from pharmacrm.core.api.base import ScopedModelViewSet, expected_version, require_visible, with_etag
 from pharmacrm.core.money import MAX_FEN
 from pharmacrm.customers.choices import ProductCategory
 from pharmacrm.customers.models import Institution
@@ -71,10 +70,8 @@ class ProductUpdateSerializer(ProductInputSerializer):
         super().__init__(*args, partial=True, **kwargs)
 
 
-def _with_etag(product: Product, http_status: int = status.HTTP_200_OK) -> Response:
-    response = Response(ProductSerializer(product).data, status=http_status)
-    response["ETag"] = f'"{product.version}"'
-    return response
+def _product_response(product: Product, http_status: int = status.HTTP_200_OK) -> Response:
+    return with_etag(ProductSerializer(product).data, product.version, http_status)
 
 
 class ProductViewSet(ScopedModelViewSet):
@@ -88,7 +85,7 @@ class ProductViewSet(ScopedModelViewSet):
         payload = ProductInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         product = services.create_product(actor=request.user, **payload.validated_data)
-        return _with_etag(product, status.HTTP_201_CREATED)
+        return _product_response(product, status.HTTP_201_CREATED)
 
     @extend_schema(request=ProductUpdateSerializer, responses=ProductSerializer)
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -97,7 +94,7 @@ class ProductViewSet(ScopedModelViewSet):
         payload.is_valid(raise_exception=True)
         product = services.update_product(actor=request.user, product=product, changes=dict(payload.validated_data),
                                           expected_version=expected_version(request))
-        return _with_etag(product)
+        return _product_response(product)
 
 
 
@@ -207,15 +204,12 @@ class InvoiceSerializer(serializers.ModelSerializer):
 
 
 class CreditLimitSerializer(serializers.ModelSerializer):
-    open_receivables_fen = serializers.SerializerMethodField()
+    open_receivables_fen = serializers.IntegerField(read_only=True)  # orders.with_open_receivables
 
     class Meta:
         model = CreditLimit
         fields = ["id", "institution", "limit_fen", "note", "open_receivables_fen", "version", "updated_at"]
         read_only_fields = fields
-
-    def get_open_receivables_fen(self, obj: CreditLimit) -> int:
-        return orders.open_receivables_fen(obj.institution)
 
 
 class CreditLimitInputSerializer(serializers.Serializer):
@@ -224,16 +218,9 @@ class CreditLimitInputSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
-def _visible_institution(user: Any, institution: Institution | None, field: str) -> None:
-    if institution is not None and not Institution.objects.visible_to(user).filter(pk=institution.pk).exists():
-        raise ValidationError({field: ["Not found."]})
-
-
 def _order_response(order: Order, http_status: int = status.HTTP_200_OK) -> Response:
     order = Order.objects.prefetch_related("lines__product").get(pk=order.pk)
-    response = Response(OrderSerializer(order).data, status=http_status)
-    response["ETag"] = f'"{order.version}"'
-    return response
+    return with_etag(OrderSerializer(order).data, order.version, http_status)
 
 
 def _validated(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
@@ -256,7 +243,7 @@ class OrderViewSet(ScopedModelViewSet):
     @extend_schema(request=OrderInputSerializer, responses=OrderSerializer)
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = _validated(OrderInputSerializer, request)
-        _visible_institution(request.user, data["institution"], "institution")
+        require_visible(Institution, request.user, data["institution"], "institution")
         order = orders.create_order(actor=request.user, **data)
         return _order_response(order, status.HTTP_201_CREATED)
 
@@ -344,15 +331,16 @@ class CreditLimitViewSet(ScopedModelViewSet):
     serializer_class = CreditLimitSerializer
 
     def get_queryset(self) -> Any:
-        return super().get_queryset().select_related("institution")
+        return orders.with_open_receivables(super().get_queryset())
 
     @extend_schema(request=CreditLimitInputSerializer, responses=CreditLimitSerializer)
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Set (or change) a customer's credit limit: finance only, audited."""
         data = _validated(CreditLimitInputSerializer, request)
-        _visible_institution(request.user, data["institution"], "institution")
+        require_visible(Institution, request.user, data["institution"], "institution")
         limit = orders.set_credit_limit(actor=request.user, **data)
-        return Response(CreditLimitSerializer(limit).data, status=status.HTTP_201_CREATED)
+        return Response(CreditLimitSerializer(self.get_queryset().get(pk=limit.pk)).data,
+                        status=status.HTTP_201_CREATED)
 
 
 def register(router: DefaultRouter) -> None:

@@ -462,3 +462,26 @@ def test_a_draft_s_lines_are_edited_on_a_page(client: Any, org: dict[str, Any], 
     orders.submit_order(actor=org["rep_east"], order=order)
     response = client.post(url, {**form, "version": Order.objects.get(pk=order.pk).version})
     assert response.status_code == 400 and "草稿" in response.content.decode()  # only drafts change
+
+
+def test_credit_limit_list_costs_the_same_for_one_customer_or_many(api_client: Any, org: dict[str, Any],
+                                                                   shop: dict[str, Any]) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    order = orders.confirm_order(actor=org["manager_east"], order=_submitted(org, shop, quantity=2))
+    api_client.force_authenticate(shop["finance"])
+
+    def listing() -> tuple[list[dict[str, Any]], int]:
+        with CaptureQueriesContext(connection) as queries:
+            rows = api_client.get("/api/v1/credit-limits/").json()["results"]
+        return rows, len(queries)
+
+    rows, one = listing()
+    assert [row["open_receivables_fen"] for row in rows] == [order.total_fen]
+    for number in range(3):
+        other = services.create_institution(actor=org["steward"], name=f"测试药房{number}", kind="pharmacy",
+                                            division=Division.objects.get(pk="310104"), owner=org["rep_east"])
+        orders.set_credit_limit(actor=shop["finance"], institution=other, limit_fen=100)
+    rows, four = listing()
+    assert len(rows) == 4 and four == one

@@ -91,11 +91,16 @@ class Importer:
     columns: ClassVar[tuple[Column, ...]]
     #: example rows for the template, as column key → text
     examples: ClassVar[tuple[dict[str, str], ...]] = ()
+    #: a page to go on to once the import is done (URL name and link text), e.g. a queue it filled
+    follow_up_url: ClassVar[str] = ""
+    follow_up_label: ClassVar[str | Promise] = ""
     #: templates list importer classes; they must not call them
     do_not_call_in_templates: ClassVar[bool] = True
 
-    def __init__(self, actor: Any) -> None:
+    def __init__(self, actor: Any, job: ImportJob | None = None) -> None:
         self.actor = actor
+        #: the job being run (rows an importer writes may name it)
+        self.job = job
 
     @classmethod
     def notes(cls) -> list[str]:
@@ -115,6 +120,10 @@ class Importer:
 
     def finish(self) -> None:
         """After the last chunk, still inside the commit transaction (derived columns, indexes)."""
+
+    def summary(self) -> str:
+        """A line for the job's page beyond the row counts (e.g. what waits for a steward); "" for none."""
+        return ""
 
 
 _registry: dict[str, type[Importer]] = {}
@@ -395,7 +404,7 @@ def run(job_id: int, *, commit: bool) -> ImportJob:
     try:
         with job.source.file.open("rb") as handle, _open_table(handle, job.original_name) as table:
             mapping = check_mapping(importer_type, table.headers, job.mapping)
-            importer = importer_type(actor)
+            importer = importer_type(actor, job)
             if commit:
                 try:
                     with transaction.atomic():
@@ -403,13 +412,13 @@ def run(job_id: int, *, commit: bool) -> ImportJob:
                         if job.mode == ImportMode.ALL_OR_NOTHING and result.error_rows:
                             raise ImportAborted
                         importer.finish()
-                        _finish(job, actor, result, committed=True)
+                        _finish(job, actor, result, committed=True, summary=importer.summary())
                 except ImportAborted:
                     _fail(job, actor, result, _("%(rows)s rows have errors now (the data changed since the check); "
                                                 "nothing was imported.") % {"rows": result.error_rows})
             else:
                 _process(job, importer, importer_type, table, mapping, result, write=False)
-                _finish(job, actor, result, committed=False)
+                _finish(job, actor, result, committed=False, summary=importer.summary())
     except (TabularError, ValidationError) as error:
         message = error.message if isinstance(error, TabularError) else "; ".join(error.messages)
         _fail(job, actor, result, message)
@@ -440,7 +449,7 @@ def _process(job: ImportJob, importer: Importer, importer_type: type[Importer], 
         set_progress(job.pk, result.total)
 
 
-def _finish(job: ImportJob, actor: Any, result: RunResult, *, committed: bool) -> None:
+def _finish(job: ImportJob, actor: Any, result: RunResult, *, committed: bool, summary: str = "") -> None:
     from pharmacrm.core.uploads import store_file
 
     changes: dict[str, Any] = {
@@ -450,6 +459,8 @@ def _finish(job: ImportJob, actor: Any, result: RunResult, *, committed: bool) -
     }
     if committed:
         changes.update(created_count=result.created, updated_count=result.updated)
+    if summary:
+        changes["message"] = summary
     if result.rejected and not committed:
         content = write_xlsx([*job.headers, str(ERROR_HEADER)], result.rejected, sheet_title=_("Rejected rows"))
         stem = job.original_name.rsplit(".", 1)[0]

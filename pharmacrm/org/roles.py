@@ -74,6 +74,10 @@ ORDER_TAKING = ORDER_READ | {"sales.add_order", "sales.change_order"}
 ORDER_CONFIRMING = ORDER_TAKING | {"sales.confirm_order", "sales.ship_order"}
 ORDER_FINANCE = ORDER_READ | {"sales.confirm_order", "sales.override_credit", "sales.invoice_order",
                               "sales.add_creditlimit", "sales.change_creditlimit"}
+#: what terminals bought (our deliveries and distributors' flow data): commercial and head-office roles
+PURCHASE_READ = {"sales.view_purchase"}
+#: distributor flow data comes in through the data stewards, who also keep its name mapping
+FLOW_STEWARDSHIP = PURCHASE_READ | {"sales.import_flow", "sales.view_flowmapping", "sales.change_flowmapping"}
 #: what a field role does to the customers it owns: keep them current, add contacts, licences and consents;
 #: reveal the personal data of its own contacts (audited) to call them
 CUSTOMER_FIELD_WORK = CUSTOMER_READ | {"customers.add_institution", "customers.change_institution",
@@ -87,22 +91,23 @@ CUSTOMER_STEWARDSHIP = CUSTOMER_FIELD_WORK | {"customers.delete_institution", "c
 
 #: model permissions per role: "app_label.codename" (checked by services via authorize())
 ROLE_PERMISSIONS: dict[str, set[str]] = {
-    Role.REP: CUSTOMER_FIELD_WORK | ORDER_TAKING,
+    Role.REP: CUSTOMER_FIELD_WORK | ORDER_TAKING | PURCHASE_READ,
     # academic reps cover the same hospitals for medical information; they do not create customers
     Role.ACADEMIC_REP: CUSTOMER_READ | {"customers.change_contact", "customers.add_contact",
                                         "customers.view_contact_personal_data"},
-    Role.MANAGER: CUSTOMER_FIELD_WORK | ORDER_CONFIRMING | TEAM_LEADING,
-    Role.REGIONAL_MANAGER: CUSTOMER_FIELD_WORK | ORDER_CONFIRMING | TEAM_LEADING,
-    Role.STEWARD: CUSTOMER_STEWARDSHIP,
-    Role.KEY_ACCOUNT: CUSTOMER_READ | ORDER_READ | {"customers.view_contact_personal_data"},
-    Role.MARKETING: CUSTOMER_READ | CATALOGUE_UPKEEP | {"customers.export_institution"},
+    Role.MANAGER: CUSTOMER_FIELD_WORK | ORDER_CONFIRMING | TEAM_LEADING | PURCHASE_READ,
+    Role.REGIONAL_MANAGER: CUSTOMER_FIELD_WORK | ORDER_CONFIRMING | TEAM_LEADING | PURCHASE_READ,
+    Role.STEWARD: CUSTOMER_STEWARDSHIP | FLOW_STEWARDSHIP,
+    Role.KEY_ACCOUNT: CUSTOMER_READ | ORDER_READ | PURCHASE_READ | {"customers.view_contact_personal_data"},
+    Role.MARKETING: CUSTOMER_READ | CATALOGUE_UPKEEP | PURCHASE_READ | {"customers.export_institution"},
     Role.LEGAL: set(CUSTOMER_READ),
-    Role.FINANCE: CUSTOMER_READ | ORDER_FINANCE,
+    Role.FINANCE: CUSTOMER_READ | ORDER_FINANCE | PURCHASE_READ,
     Role.COMPLIANCE: CUSTOMER_READ | ORDER_READ | {"customers.export_institution", "customers.view_contact_personal_data",
                                       "core.view_auditentry", "core.export_auditentry", "org.view_user"},
     Role.PHARMACOVIGILANCE: set(CUSTOMER_READ),
-    Role.LEADER: CUSTOMER_READ | ORDER_READ | {"customers.export_institution", "org.view_accountrequest", "org.view_user"},
-    Role.ADMIN: CUSTOMER_STEWARDSHIP | CATALOGUE_UPKEEP | ORDER_CONFIRMING | ORDER_FINANCE | {
+    Role.LEADER: CUSTOMER_READ | ORDER_READ | PURCHASE_READ | {"customers.export_institution", "org.view_accountrequest",
+                                                               "org.view_user"},
+    Role.ADMIN: CUSTOMER_STEWARDSHIP | CATALOGUE_UPKEEP | ORDER_CONFIRMING | ORDER_FINANCE | FLOW_STEWARDSHIP | {
         "core.view_auditentry", "core.export_auditentry", "core.change_policyvalue", "core.change_calendarday",
         "org.add_accountrequest", "org.view_accountrequest", "org.approve_accountrequest", "org.change_user",
         "org.view_user"},

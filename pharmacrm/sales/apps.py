@@ -8,4 +8,4 @@ class SalesConfig(AppConfig):
     verbose_name = _("Sales")
 
     def ready(self) -> None:
-        from pharmacrm.sales import timeline  # noqa: F401  (registers the order events on the customer timeline)
+        from pharmacrm.sales import flow, timeline  # noqa: F401  (the flow importer; order events on the timeline)

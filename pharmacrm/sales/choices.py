@@ -73,3 +73,19 @@ OPEN_RECEIVABLE_STATUSES = (OrderStatus.CONFIRMED, OrderStatus.PARTIALLY_SHIPPED
 class InvoiceKind(models.TextChoices):
     SPECIAL = "special", _("Special VAT invoice (专票)")
     ORDINARY = "ordinary", _("Ordinary VAT invoice (普票)")
+
+
+class PurchaseSource(models.TextChoices):
+    ORDER = "order", _("Our delivery")
+    FLOW = "flow", _("Distributor flow data")
+
+
+class MappingKind(models.TextChoices):
+    TERMINAL = "terminal", _("Terminal")
+    DISTRIBUTOR = "distributor", _("Distributor")
+    PRODUCT = "product", _("Product")
+
+
+class MappingStatus(models.TextChoices):
+    OPEN = "open", _("Waiting")
+    RESOLVED = "resolved", _("Mapped")

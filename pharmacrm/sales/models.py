@@ -15,7 +15,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from pharmacrm.core.models import BaseModel
+from pharmacrm.core.models import BaseModel, ImportJob
 from pharmacrm.core.money import fen_to_yuan
 from pharmacrm.core.querysets import ScopedQuerySet
 from pharmacrm.core.workflow import StateMachine, Transition
@@ -24,9 +24,12 @@ from pharmacrm.customers.models import Institution, visible_institution_ids
 from pharmacrm.sales.choices import (
     DosageForm,
     InvoiceKind,
+    MappingKind,
+    MappingStatus,
     OrderStatus,
     PrescriptionClass,
     ProductStatus,
+    PurchaseSource,
     ReimbursementClass,
     TherapeuticArea,
 )
@@ -328,3 +331,192 @@ class Invoice(BaseModel):
 
     def __str__(self) -> str:
         return self.number
+
+
+# --- purchase history -------------------------------------------------------------------------------------
+
+
+def month_of(day: Any) -> int:
+    """2026-11-23 → 202611: the month key of purchase facts and their monthly aggregates."""
+    return day.year * 100 + day.month
+
+
+class PurchaseQuerySet(ScopedQuerySet):
+    scoped = True
+
+    def visible_to(self, user: Any) -> Self:
+        """A terminal's purchases are visible with the terminal (DOMAIN.md 2.5: institution level, never per doctor)."""
+        if not getattr(user, "is_authenticated", False) or not user.has_perm("sales.view_purchase"):
+            return self.none()
+        ids = visible_institution_ids(user)
+        return self if ids is None else self.filter(institution_id__in=ids)
+
+
+class Purchase(models.Model):
+    """One purchase by a terminal: a delivery of ours to a direct buyer, or a line of a distributor's flow data.
+
+    Institution level only — a purchase never names a doctor (DOMAIN.md 2.5). Rows are facts: written by
+    ``sales.purchases`` in bulk (the import job or the shipment is the audited record), never edited; a
+    correction is a new row (flow files report returns as negative quantities). ``line_key`` makes a
+    re-imported line a no-op. Deliberately narrow, with one covering index, because there are tens of
+    millions of them.
+    """
+
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="+", db_index=False,
+                                    verbose_name=_("terminal"))
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+", db_index=False,
+                                verbose_name=_("product"))
+    purchased_on = models.DateField(_("date"))
+    month = models.PositiveIntegerField(_("month"), help_text=_("yyyymm"))
+    quantity = models.IntegerField(_("quantity"), help_text=_("Negative for a return."))
+    amount_fen = models.BigIntegerField(_("amount"))
+    source = models.CharField(_("source"), max_length=8, choices=PurchaseSource.choices)
+    distributor = models.ForeignKey(Institution, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                    db_index=False, verbose_name=_("distributor"))
+    batch_number = models.CharField(_("batch number"), max_length=40, blank=True)
+    import_job = models.ForeignKey(ImportJob, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                   db_index=False, verbose_name=_("import"))
+    shipment_line = models.ForeignKey("ShipmentLine", on_delete=models.PROTECT, null=True, blank=True,
+                                      related_name="+", db_index=False, verbose_name=_("shipment line"))
+    line_key = models.BigIntegerField(unique=True, editable=False)
+
+    objects = PurchaseQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("purchase")
+        verbose_name_plural = _("purchases")
+        ordering = ["-purchased_on", "-id"]
+        indexes = [
+            # covers the monthly refresh (GROUP BY institution, month, product) without touching the table
+            models.Index(fields=["institution", "month", "product", "quantity", "amount_fen", "purchased_on"],
+                         name="purchase_institution_month_idx"),
+        ]
+        constraints = [models.CheckConstraint(condition=~models.Q(quantity=0), name="purchase_quantity_not_zero")]
+
+    def __str__(self) -> str:
+        return f"{self.purchased_on} · {self.product_id} × {self.quantity}"
+
+    @property
+    def amount(self) -> Any:
+        return fen_to_yuan(self.amount_fen)
+
+
+class PurchaseMonth(models.Model):
+    """What a terminal bought of a product in a month: the sum of its ``Purchase`` rows, kept current by
+    ``sales.purchases`` (incrementally on every write, in full by ``refresh_purchase_months``)."""
+
+    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="+", db_index=False,
+                                    verbose_name=_("terminal"))
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+", db_index=False,
+                                verbose_name=_("product"))
+    month = models.PositiveIntegerField(_("month"))
+    quantity = models.BigIntegerField(_("quantity"))
+    amount_fen = models.BigIntegerField(_("amount"))
+    lines = models.PositiveIntegerField(_("purchases"))
+    last_purchased_on = models.DateField(_("last purchase"))
+
+    objects = PurchaseQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("monthly purchases")
+        verbose_name_plural = _("monthly purchases")
+        ordering = ["-month", "product_id"]
+        constraints = [models.UniqueConstraint(fields=["institution", "month", "product"],
+                                               name="purchase_month_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.institution_id} · {self.month} · {self.product_id}"
+
+    @property
+    def amount(self) -> Any:
+        return fen_to_yuan(self.amount_fen)
+
+
+# --- distributor flow data ---------------------------------------------------------------------------------
+
+
+class FlowMappingQuerySet(ScopedQuerySet):
+    scoped = True
+
+    def visible_to(self, user: Any) -> Self:
+        """The mapping queue is the data stewards' work; names in it are not yet anyone's customers."""
+        if not getattr(user, "is_authenticated", False) or not user.has_perm("sales.view_flowmapping"):
+            return self.none()
+        return self
+
+
+class FlowMapping(BaseModel):
+    """How a name in distributors' flow files maps to our master data, decided once by a steward and remembered.
+
+    A row whose terminal, distributor or product is not found by code, USCC, exact name, alias or (terminals)
+    a confident fuzzy match in the same city waits in ``FlowPendingRow`` under an open mapping; resolving the
+    mapping turns every waiting row that is then complete into purchases.
+    """
+
+    kind = models.CharField(_("kind"), max_length=12, choices=MappingKind.choices)
+    name = models.CharField(_("name in the file"), max_length=200)
+    city = models.CharField(_("city in the file"), max_length=50, blank=True)
+    #: normalised name + city: what a later file's row is looked up by
+    key = models.CharField(max_length=260, editable=False)
+    status = models.CharField(_("status"), max_length=10, choices=MappingStatus.choices, default=MappingStatus.OPEN,
+                              db_index=True)
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                    verbose_name=_("institution"))
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                verbose_name=_("product"))
+    suggestion = models.ForeignKey(Institution, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                                   verbose_name=_("suggested match"))
+    suggestion_score = models.PositiveSmallIntegerField(_("similarity"), null=True, blank=True)
+    pending_rows = models.PositiveIntegerField(_("rows waiting"), default=0)
+    pending_amount_fen = models.BigIntegerField(_("amount waiting"), default=0)
+
+    objects = FlowMappingQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("flow-data mapping")
+        verbose_name_plural = _("flow-data mappings")
+        ordering = ["status", "-pending_amount_fen", "id"]
+        permissions = [("import_flow", _("Can import distributor flow data"))]
+        constraints = [models.UniqueConstraint(fields=["kind", "key"], name="flow_mapping_key_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.city})" if self.city else self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("sales:flow_mapping", args=[self.pk])
+
+    @property
+    def target(self) -> Any:
+        return self.product if self.kind == MappingKind.PRODUCT else self.institution
+
+    @property
+    def pending_amount(self) -> Any:
+        return fen_to_yuan(self.pending_amount_fen)
+
+
+class FlowPendingRow(models.Model):
+    """A flow-data line waiting for a mapping: its values already parsed, its unknown names by mapping."""
+
+    import_job = models.ForeignKey(ImportJob, on_delete=models.PROTECT, related_name="+", verbose_name=_("import"))
+    row_number = models.PositiveIntegerField(_("row"))
+    purchased_on = models.DateField(_("date"))
+    quantity = models.IntegerField(_("quantity"))
+    amount_fen = models.BigIntegerField(_("amount"))
+    batch_number = models.CharField(_("batch number"), max_length=40, blank=True)
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, null=True, related_name="+")
+    distributor = models.ForeignKey(Institution, on_delete=models.PROTECT, null=True, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, null=True, related_name="+")
+    terminal_mapping = models.ForeignKey(FlowMapping, on_delete=models.PROTECT, null=True, related_name="+")
+    distributor_mapping = models.ForeignKey(FlowMapping, on_delete=models.PROTECT, null=True, related_name="+")
+    product_mapping = models.ForeignKey(FlowMapping, on_delete=models.PROTECT, null=True, related_name="+")
+    line_key = models.BigIntegerField(unique=True)
+
+    objects = FlowMappingQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("waiting flow-data row")
+        verbose_name_plural = _("waiting flow-data rows")
+        ordering = ["import_job_id", "row_number"]
+
+    def __str__(self) -> str:
+        return f"{self.import_job_id}:{self.row_number}"

@@ -35,6 +35,7 @@ from pharmacrm.customers import qualification
 from pharmacrm.customers.choices import InstitutionKind
 from pharmacrm.customers.models import Institution
 from pharmacrm.org.scope import authorize
+from pharmacrm.sales import purchases
 from pharmacrm.sales.choices import OPEN_RECEIVABLE_STATUSES, OrderStatus, ProductStatus
 from pharmacrm.sales.models import CreditLimit, Invoice, Order, OrderLine, Product, Shipment, ShipmentLine
 
@@ -309,6 +310,7 @@ def confirm_receipt(*, actor: Any, shipment: Shipment, received_on: datetime.dat
             raise ValidationError({"received_by": _("Enter who signed for it.")})
         shipment = audited_update(shipment, actor=actor, changes={"received_on": received_on,
                                                                   "received_by": received_by.strip()[:50]})
+        purchases.record_delivery(shipment)
         if order.status == OrderStatus.SHIPPED and not order.shipments.filter(received_on__isnull=True).exists():
             order = advance(order, to=OrderStatus.RECEIVED, actor=actor)
             _notify_owner(order, actor, _("Order %(number)s was received.") % {"number": order.number})

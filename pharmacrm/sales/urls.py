@@ -1,6 +1,6 @@
 from django.urls import path
 
-from pharmacrm.sales import order_views, views
+from pharmacrm.sales import order_views, purchase_views, views
 
 app_name = "sales"
 
@@ -22,4 +22,7 @@ urlpatterns = [
     path("orders/<int:pk>/complete/", order_views.order_complete, name="order_complete"),
     path("shipments/<int:pk>/receipt/", order_views.shipment_receipt, name="shipment_receipt"),
     path("credit-limits/<int:pk>/", order_views.credit_limit, name="credit_limit"),
+    path("institutions/<int:pk>/purchases/", purchase_views.institution_purchases, name="institution_purchases"),
+    path("flow-mappings/", purchase_views.FlowMappingListView.as_view(), name="flow_mappings"),
+    path("flow-mappings/<int:pk>/", purchase_views.flow_mapping, name="flow_mapping"),
 ]

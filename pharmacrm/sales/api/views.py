@@ -15,19 +15,35 @@ from rest_framework.routers import DefaultRouter
 
 from pharmacrm.core.api.base import ScopedModelViewSet, expected_version, require_visible, with_etag
 from pharmacrm.core.money import MAX_FEN
+from pharmacrm.core.policy import today
 from pharmacrm.customers.choices import ProductCategory
 from pharmacrm.customers.models import Institution
-from pharmacrm.sales import orders, services
+from pharmacrm.sales import flow, orders, purchases, services
 from pharmacrm.sales.choices import (
     DosageForm,
     InvoiceKind,
+    MappingKind,
+    MappingStatus,
     PrescriptionClass,
     ProductStatus,
+    PurchaseSource,
     ReimbursementClass,
     TherapeuticArea,
 )
 from pharmacrm.sales.filters import OrderFilter, ProductFilter
-from pharmacrm.sales.models import CreditLimit, Invoice, Order, OrderLine, Product, Shipment, ShipmentLine
+from pharmacrm.sales.models import (
+    CreditLimit,
+    FlowMapping,
+    Invoice,
+    Order,
+    OrderLine,
+    Product,
+    Purchase,
+    PurchaseMonth,
+    Shipment,
+    ShipmentLine,
+    month_of,
+)
 
 
 class ProductApiFilter(ProductFilter):
@@ -343,9 +359,150 @@ class CreditLimitViewSet(ScopedModelViewSet):
                         status=status.HTTP_201_CREATED)
 
 
+# --- purchase history and flow data ------------------------------------------------------------------------
+
+
+class PurchaseFilter(django_filters.FilterSet):
+    institution = django_filters.NumberFilter(field_name="institution_id")
+    product = django_filters.NumberFilter(field_name="product_id")
+    month_from = django_filters.NumberFilter(field_name="month", lookup_expr="gte", label="yyyymm")
+    month_to = django_filters.NumberFilter(field_name="month", lookup_expr="lte", label="yyyymm")
+
+    class Meta:
+        model = Purchase
+        fields = ["institution", "product", "month_from", "month_to"]
+
+
+class PurchaseFactFilter(PurchaseFilter):
+    source = django_filters.ChoiceFilter(choices=PurchaseSource.choices)
+
+    class Meta(PurchaseFilter.Meta):
+        fields = [*PurchaseFilter.Meta.fields, "source"]
+
+
+class PurchaseMonthFilter(PurchaseFilter):
+    class Meta(PurchaseFilter.Meta):
+        model = PurchaseMonth
+
+
+class PurchaseSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Purchase
+        fields = ["id", "institution", "product", "purchased_on", "month", "quantity", "amount_fen", "source",
+                  "distributor", "batch_number", "import_job", "shipment_line"]
+        read_only_fields = fields
+
+
+class PurchaseMonthSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PurchaseMonth
+        fields = ["institution", "product", "month", "quantity", "amount_fen", "lines", "last_purchased_on"]
+        read_only_fields = fields
+
+
+class PurchaseProfileSerializer(serializers.Serializer):
+    institution = serializers.IntegerField()
+    amount_12_months_fen = serializers.IntegerField()
+    amount_previous_12_months_fen = serializers.IntegerField()
+    growth = serializers.FloatField(allow_null=True, help_text="Last 12 months on the 12 before, as a fraction.")
+    purchases_12_months = serializers.IntegerField()
+    active_months_12 = serializers.IntegerField()
+    last_purchased_on = serializers.DateField(allow_null=True)
+    by_month = serializers.DictField(child=serializers.IntegerField(), help_text="yyyymm → amount in fen")
+
+
+class InstitutionQuerySerializer(serializers.Serializer):
+    institution = serializers.IntegerField(min_value=1)
+
+
+class PurchaseViewSet(ScopedModelViewSet):
+    """What terminals bought (our deliveries to direct buyers, distributors' flow data), newest first.
+
+    Institution level only. ``monthly`` lists the monthly totals; ``profile`` gives one terminal's key figures.
+    """
+
+    model = Purchase
+    queryset = Purchase.objects.none()
+    serializer_class = PurchaseSerializer
+    filterset_class = PurchaseFactFilter
+
+    def get_queryset(self) -> Any:
+        return super().get_queryset().order_by("-id")  # the primary key: no sort over millions of rows
+
+    @extend_schema(filters=True, responses=PurchaseMonthSerializer(many=True))
+    @action(detail=False, methods=["get"], filterset_class=PurchaseMonthFilter)
+    def monthly(self, request: Request) -> Response:
+        queryset = PurchaseMonth.objects.visible_to(request.user).order_by("-month", "institution_id", "product_id")
+        queryset = PurchaseMonthFilter(request.query_params, queryset=queryset, request=request)
+        if not queryset.is_valid():
+            raise serializers.ValidationError(queryset.errors)
+        page = self.paginate_queryset(queryset.qs)
+        return self.get_paginated_response(PurchaseMonthSerializer(page, many=True).data)
+
+    @extend_schema(parameters=[InstitutionQuerySerializer], responses=PurchaseProfileSerializer)
+    @action(detail=False, methods=["get"])
+    def profile(self, request: Request) -> Response:
+        query = InstitutionQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        institution = Institution.objects.visible_to(request.user).filter(pk=query.validated_data["institution"]).first()
+        if institution is None:
+            raise serializers.ValidationError({"institution": ["Not found."]})
+        result = purchases.profile(institution.pk, until=month_of(today()))
+        return Response(PurchaseProfileSerializer({
+            "institution": institution.pk, "amount_12_months_fen": result.amount_12,
+            "amount_previous_12_months_fen": result.amount_prev_12, "growth": result.growth,
+            "purchases_12_months": result.lines_12, "active_months_12": result.active_months_12,
+            "last_purchased_on": result.last_purchased_on,
+            "by_month": {str(month): amount for month, amount in sorted(result.by_month.items())}}).data)
+
+
+class FlowMappingSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = FlowMapping
+        fields = ["id", "kind", "name", "city", "status", "institution", "product", "suggestion", "suggestion_score",
+                  "pending_rows", "pending_amount_fen", "version", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class ResolveInputSerializer(serializers.Serializer):
+    institution = serializers.PrimaryKeyRelatedField(queryset=Institution.objects.all(), required=False)
+    product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all(), required=False)
+
+
+class FlowMappingFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=MappingStatus.choices)
+    kind = django_filters.ChoiceFilter(choices=MappingKind.choices)
+
+    class Meta:
+        model = FlowMapping
+        fields = ["status", "kind"]
+
+
+class FlowMappingViewSet(ScopedModelViewSet):
+    """The flow-data mapping queue: names no row could be matched by. Flow files are imported through
+    ``/api/v1/import-jobs/`` with ``kind=sales.flow``."""
+
+    model = FlowMapping
+    queryset = FlowMapping.objects.none()
+    serializer_class = FlowMappingSerializer
+    filterset_class = FlowMappingFilter
+
+    @extend_schema(request=ResolveInputSerializer, responses=FlowMappingSerializer)
+    @action(detail=True, methods=["post"])
+    def resolve(self, request: Request, pk: str | None = None) -> Response:
+        """Map the name (an institution, or a product for a product name); the waiting rows become purchases."""
+        data = _validated(ResolveInputSerializer, request)
+        mapping = self.get_object()
+        require_visible(Institution, request.user, data.get("institution"), "institution")
+        flow.resolve(actor=request.user, mapping=mapping, **data)
+        return Response(FlowMappingSerializer(FlowMapping.objects.get(pk=mapping.pk)).data)
+
+
 def register(router: DefaultRouter) -> None:
     router.register("products", ProductViewSet, basename="product")
     router.register("orders", OrderViewSet, basename="order")
     router.register("shipments", ShipmentViewSet, basename="shipment")
     router.register("invoices", InvoiceViewSet, basename="invoice")
     router.register("credit-limits", CreditLimitViewSet, basename="creditlimit")
+    router.register("purchases", PurchaseViewSet, basename="purchase")
+    router.register("flow-mappings", FlowMappingViewSet, basename="flowmapping")

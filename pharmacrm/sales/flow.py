@@ -62,6 +62,18 @@ def name_key(name: str) -> str:
     return hanzi.normalize(name)[:200]
 
 
+#: words that tell a company's legal form, not which terminal it is (上海华氏大药房有限公司徐汇店 = 上海华氏大药房徐汇店)
+LEGAL_FORMS = ("股份有限公司", "有限责任公司", "有限公司", "分公司", "连锁")
+
+
+def fuzzy_key(name: str) -> str:
+    """What the fuzzy match compares: the normalised name without its legal-form words."""
+    key = name_key(name)
+    for word in LEGAL_FORMS:
+        key = key.replace(word, "")
+    return key
+
+
 def mapping_key(name: str, city: str = "") -> str:
     return f"{name_key(name)}|{name_key(city)}"
 
@@ -188,7 +200,7 @@ class Matcher:
     def _city_candidates(self, city_code: str) -> tuple[list[str], list[int]]:
         if city_code not in self._city_names:
             rows = list(self.institutions.filter(city_code=city_code).values_list("name", "pk").iterator(5000))
-            self._city_names[city_code] = ([name_key(name) for name, _pk in rows], [pk for _name, pk in rows])
+            self._city_names[city_code] = ([fuzzy_key(name) for name, _pk in rows], [pk for _name, pk in rows])
         return self._city_names[city_code]
 
     def resolve_terminals(self, wanted: set[tuple[str, str, str]]) -> None:
@@ -223,7 +235,7 @@ class Matcher:
         if not city_code:
             return Match(None, name=name, city=city)
         names, ids = self._city_candidates(city_code)
-        best = process.extract(name_key(name), names, scorer=fuzz.ratio, limit=2, score_cutoff=SUGGESTION_FLOOR)
+        best = process.extract(fuzzy_key(name), names, scorer=fuzz.ratio, limit=2, score_cutoff=SUGGESTION_FLOOR)
         if not best:
             return Match(None, name=name, city=city)
         score, pk = round(best[0][1]), ids[best[0][2]]

@@ -470,6 +470,10 @@ class FlowMapping(BaseModel):
     pending_rows = models.PositiveIntegerField(_("rows waiting"), default=0)
     pending_amount_fen = models.BigIntegerField(_("amount waiting"), default=0)
 
+    protected_fields = (*BaseModel.protected_fields, "key", "pending_rows", "pending_amount_fen")
+    #: counts of ``FlowPendingRow``: recomputed, not audited
+    derived_fields = ("pending_rows", "pending_amount_fen")
+
     objects = FlowMappingQuerySet.as_manager()
 
     class Meta:

@@ -123,7 +123,7 @@ def flow_mapping(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and not can_resolve:
         raise PermissionDenied
     candidates = _candidates(mapping, request.user) if can_resolve and mapping.kind != MappingKind.PRODUCT else []
-    form = ResolveForm(request.POST or None, mapping=mapping, candidates=candidates,
+    form = ResolveForm(request.POST if request.method == "POST" else None, mapping=mapping, candidates=candidates,
                        initial={"institution": mapping.suggestion_id})
     if request.method == "POST" and form.is_valid():
         try:

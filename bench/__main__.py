@@ -28,6 +28,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=2025, help="seed_demo random seed")
     parser.add_argument("--db", help="SQLite file path or database URL (default: var/bench.sqlite3 / <db>_bench)")
     parser.add_argument("--import-rows", type=int, default=5000, help="rows in the import benchmark's file (0: skip)")
+    parser.add_argument("--purchase-lines", type=int, default=None,
+                        help="purchase facts to generate (default 28 per institution: 50M at 1.8M; 0: skip)")
+    parser.add_argument("--flow-rows", type=int, default=200_000, help="rows in the flow-import file (0: skip)")
     parser.add_argument("--only", action="append", help="run only scenarios whose name contains this (repeatable)")
     return parser.parse_args(argv)
 
@@ -130,6 +133,24 @@ def main(argv: list[str] | None = None) -> int:
             imports.append(result)
             print(f"{result['name']:<44}{result['rows']:>8}{result['median_s']:>10.2f}{result['rows_per_s']:>10}")
 
+    purchase_results = []
+    lines = args.purchase_lines if args.purchase_lines is not None else 28 * institutions
+    if lines and (not args.only or any(part in "purchases" for part in args.only)):
+        from bench import purchases
+
+        print(f"\n{'purchases (rolled back)':<44}{'rows':>10}{'ORM/app':>10}{'raw':>10}{'ratio':>8}{'rows/s':>10}")
+        for result in purchases.run(lines, args.flow_rows, repeat=args.repeat):
+            purchase_results.append(result)
+            if "orm_median_ms" in result:
+                print(f"{result['name']:<44}{result['rows']:>10}{result['orm_median_ms']:>8.1f}ms"
+                      f"{result['raw_median_ms']:>8.1f}ms{result['ratio']:>7.2f}x   p95 {result['orm_p95_ms']:.1f} ms")
+            elif "raw_s" in result:
+                print(f"{result['name']:<44}{result['rows']:>10}{result['median_s']:>9.1f}s{result['raw_s']:>9.1f}s"
+                      f"{result['ratio']:>7.2f}x")
+            else:
+                print(f"{result['name']:<44}{result['rows']:>10}{result['median_s']:>9.1f}s{'':>10}{'':>8}"
+                      f"{result['rows_per_s']:>10}")
+
     import django
 
     RESULTS.mkdir(exist_ok=True)
@@ -145,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": f"{platform.machine()} · {os.cpu_count()} cpus",
         "scenarios": results,
         "imports": imports,
+        "purchases": purchase_results,
     }
     (RESULTS / "latest.json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
     print(f"wrote {RESULTS / 'latest.json'}")

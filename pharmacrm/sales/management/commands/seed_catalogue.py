@@ -3,20 +3,25 @@ and a few demo orders at each step of their lifecycle."""
 
 from __future__ import annotations
 
+import csv
 import datetime
+import io
+import random
 from typing import Any
+from unittest import mock
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from pharmacrm.core import policy
+from pharmacrm.core import imports, policy, tasks
 from pharmacrm.core.money import yuan_to_fen
 from pharmacrm.customers import qualification
 from pharmacrm.customers.choices import ProductCategory, QualificationStatus
 from pharmacrm.customers.models import Institution
 from pharmacrm.org.models import User
-from pharmacrm.sales import orders, services
-from pharmacrm.sales.models import Product
+from pharmacrm.sales import orders, purchases, services
+from pharmacrm.sales.models import Product, month_of
 
 MAH = "华康制药股份有限公司"
 #: code|generic name|brand|dosage form|strength|pack|approval number|therapeutic area|Rx class|
@@ -69,7 +74,52 @@ class Command(BaseCommand):
                     status="discontinued" if code in DISCONTINUED else "active")
                 created += 1
             made = self.demo_orders() if created else 0
-        self.stdout.write(self.style.SUCCESS(f"seed_catalogue: {created} products, {made} demo orders"))
+        flow_rows = self.demo_flow() if created else 0
+        self.stdout.write(self.style.SUCCESS(f"seed_catalogue: {created} products, {made} demo orders, "
+                                             f"{flow_rows} rows of distributor flow data"))
+
+    def demo_flow(self) -> int:
+        """Two years of a distributor's flow data for rep_east's customers, imported as a steward would, with
+        a few names the matcher cannot place (they wait in the mapping queue)."""
+        steward = User.objects.filter(username="steward").first()
+        distributor = Institution.objects.filter(kind="distributor", merged_into__isnull=True).order_by("id").first()
+        terminals = list(Institution.objects.filter(owner__username="rep_east", merged_into__isnull=True)
+                         .exclude(kind="distributor").order_by("id")[:40])
+        if steward is None or distributor is None or not terminals:
+            return 0
+        rng = random.Random(2026)
+        products = list(Product.objects.filter(status="active").order_by("code"))
+        this_month = month_of(policy.today())
+        lines = [["销售日期", "经销商", "终端名称", "终端城市", "产品", "规格", "数量", "金额（元）", "批号"]]
+        for index, terminal in enumerate(terminals):
+            bought = rng.sample(products, 3)
+            growth = 1 + (index % 5) / 10
+            for months_ago in range(23, -1, -1):
+                month = purchases.add_months(this_month, -months_ago)
+                if rng.random() < 0.2:
+                    continue
+                day = datetime.date(month // 100, month % 100, rng.randint(1, 28))
+                if day > policy.today():
+                    day = policy.today()
+                for product in bought:
+                    quantity = max(1, int(rng.randint(5, 60) * (growth if months_ago < 12 else 1)))
+                    lines.append([day.isoformat(), distributor.name, terminal.name, "", product.generic_name,
+                                  product.strength, str(quantity), f"{quantity * product.list_price_fen / 100:.2f}",
+                                  f"{day:%y%m}{product.pk:03d}"])
+        day = policy.today().replace(day=1).isoformat()
+        for name in ("新开业的社区诊所（浦东）", "仁心大药房连锁第十二分店", "东方医院南院"):
+            lines.append([day, distributor.name, name, "上海", products[0].generic_name, products[0].strength, "12",
+                          f"{12 * products[0].list_price_fen / 100:.2f}", "2411001"])
+        content = io.StringIO()
+        csv.writer(content).writerows(lines)
+        upload = SimpleUploadedFile("国药控股流向-演示.csv", content.getvalue().encode("gbk"), "text/csv")
+        with mock.patch.object(tasks, "run_import", lambda *args: None):  # run here, not on the worker
+            job = imports.start(actor=steward, kind="sales.flow", upload=upload)
+            job = imports.configure(actor=steward, job=job, mapping=job.mapping, mode="valid")
+            job = imports.run(job.pk, commit=False)
+            job = imports.commit(actor=steward, job=job)
+            job = imports.run(job.pk, commit=True)
+        return job.created_count
 
     def demo_orders(self) -> int:
         """A few of rep_east's qualified customers get orders at each step: draft, submitted, part-shipped, done."""

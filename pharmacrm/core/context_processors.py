@@ -29,7 +29,7 @@ def navigation(user: Any, awaiting_approval_count: int = 0) -> list[dict[str, An
         items.append({"label": _("Data stewardship"), "url": reverse("customers:changerequest_list"),
                       "icon": "clipboard-check"})
     if user.has_perm("sales.view_flowmapping"):
-        items.append({"label": _("Flow-data mapping"), "url": reverse("sales:flow_mappings"), "icon": "signpost-split"})
+        items.append({"label": _("Flow mapping"), "url": reverse("sales:flow_mappings"), "icon": "signpost-split"})
     if user.has_perm("customers.import_institution"):
         items.append({"label": _("Imports"), "url": reverse("imports:list"), "icon": "upload"})
     items.append({"label": _("Approvals"), "url": reverse("core:approval_list"), "icon": "check2-square",

@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 
 from pharmacrm.core.filters import StyledFilterSet
 from pharmacrm.core.forms import StyledFormMixin, add_service_errors
@@ -49,13 +49,16 @@ def institution_purchases(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 class FlowMappingFilter(StyledFilterSet):
-    status = django_filters.ChoiceFilter(label=_l("Status"), choices=MappingStatus.choices)
-    kind = django_filters.ChoiceFilter(label=_l("Kind"), choices=MappingKind.choices)
-    q = django_filters.CharFilter(label=_l("Search"), method="search_name", max_length=100)
+    status = django_filters.ChoiceFilter(label=gettext_lazy("Status"), choices=MappingStatus.choices)
+    kind = django_filters.ChoiceFilter(label=gettext_lazy("Kind"), choices=MappingKind.choices)
+    q = django_filters.CharFilter(label=gettext_lazy("Search"), method="search_name", max_length=100)
 
     class Meta:
         model = FlowMapping
         fields = ["status", "kind", "q"]
+
+    def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
+        super().__init__(data if data is not None else {"status": MappingStatus.OPEN}, *args, **kwargs)  # what waits
 
     def search_name(self, queryset: Any, name: str, value: str) -> Any:
         value = value.strip()
@@ -69,22 +72,14 @@ class FlowMappingListView(ScopedListView):
     filterset_class = FlowMappingFilter
     select_related = ("institution", "product", "suggestion")
     sort_options = {"waiting": ("status", "-pending_amount_fen", "id"), "-id": ("-id",)}
-    sort_labels = {"waiting": _l("Amount waiting")}
-
-    def get_filterset_kwargs(self, filterset_class: Any) -> dict[str, Any]:
-        kwargs = super().get_filterset_kwargs(filterset_class)
-        if kwargs.get("data") is not None and "status" not in kwargs["data"]:
-            data = kwargs["data"].copy()
-            data["status"] = MappingStatus.OPEN  # the queue opens on what still waits
-            kwargs["data"] = data
-        return kwargs
+    sort_labels = {"waiting": gettext_lazy("Amount waiting")}
 
 
 class ResolveForm(StyledFormMixin, forms.Form):
-    institution = forms.TypedChoiceField(label=_l("Institution"), coerce=int, required=False,
+    institution = forms.TypedChoiceField(label=gettext_lazy("Institution"), coerce=int, required=False,
                                          widget=forms.RadioSelect)
-    code = forms.CharField(label=_l("…or its customer code or USCC"), max_length=30, required=False)
-    product = forms.ModelChoiceField(label=_l("Product"), queryset=Product.objects.none(), required=False)
+    code = forms.CharField(label=gettext_lazy("…or its customer code or USCC"), max_length=30, required=False)
+    product = forms.ModelChoiceField(label=gettext_lazy("Product"), queryset=Product.objects.none(), required=False)
 
     def __init__(self, *args: Any, mapping: FlowMapping, candidates: list[Institution], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -95,6 +90,10 @@ class ResolveForm(StyledFormMixin, forms.Form):
             self.fields["product"].required = True
         else:
             del self.fields["product"]
+            if not candidates:
+                del self.fields["institution"]
+                self.fields["code"].label = gettext_lazy("Customer code or USCC")
+                return
             self.fields["institution"].choices = [
                 (institution.pk, f"{institution.name} · {institution.code or institution.uscc or institution.pk}")
                 for institution in candidates]
@@ -152,7 +151,7 @@ def _target(form: ResolveForm, user: Any) -> dict[str, Any]:
         if len(found) != 1:
             raise ValidationError({"code": [_("No single institution you can see has this code or USCC.")]})
         return {"institution": found[0]}
-    chosen = form.cleaned_data.get("institution")
+    chosen = form.cleaned_data.get("institution") if "institution" in form.fields else None
     if not chosen:
         raise ValidationError({"institution": [_("Choose an institution, or enter its customer code or USCC.")]})
     return {"institution": visible.filter(pk=chosen).first()}

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime
+import io
 from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.test import Client
 
 from conftest import DEMO_PASSWORD
@@ -249,6 +251,8 @@ def test_refresh_rebuilds_exactly_the_incremental_totals(org: dict[str, Any], ma
     incremental = set(PurchaseMonth.objects.values_list("institution_id", "product_id", "month", "quantity",
                                                         "amount_fen", "lines", "last_purchased_on"))
     assert len(incremental) == 3
+    PurchaseMonth._base_manager.filter(month=month_of(DAY)).update(quantity=999)  # drifted totals
+    call_command("refresh_purchase_months", stdout=io.StringIO())
     assert purchases.refresh_months() == 3
     assert set(PurchaseMonth.objects.values_list("institution_id", "product_id", "month", "quantity", "amount_fen",
                                                  "lines", "last_purchased_on")) == incremental

@@ -253,6 +253,8 @@ def test_refresh_rebuilds_exactly_the_incremental_totals(org: dict[str, Any], ma
     assert len(incremental) == 3
     PurchaseMonth._base_manager.filter(month=month_of(DAY)).update(quantity=999)  # drifted totals
     call_command("refresh_purchase_months", stdout=io.StringIO())
+    assert set(PurchaseMonth.objects.values_list("institution_id", "product_id", "month", "quantity", "amount_fen",
+                                                 "lines", "last_purchased_on")) == incremental
     assert purchases.refresh_months() == 3
     assert set(PurchaseMonth.objects.values_list("institution_id", "product_id", "month", "quantity", "amount_fen",
                                                  "lines", "last_purchased_on")) == incremental

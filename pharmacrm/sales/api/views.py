@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -429,8 +429,10 @@ class PurchaseViewSet(ScopedModelViewSet):
     def get_queryset(self) -> Any:
         return super().get_queryset().order_by("-id")  # the primary key: no sort over millions of rows
 
-    @extend_schema(filters=True, responses=PurchaseMonthSerializer(many=True))
-    @action(detail=False, methods=["get"], filterset_class=PurchaseMonthFilter)
+    @extend_schema(parameters=[OpenApiParameter(name, int, description=description) for name, description in (
+        ("institution", "terminal id"), ("product", "product id"), ("month_from", "yyyymm"), ("month_to", "yyyymm"))],
+        responses=PurchaseMonthSerializer(many=True))
+    @action(detail=False, methods=["get"], filter_backends=[])
     def monthly(self, request: Request) -> Response:
         queryset = PurchaseMonth.objects.visible_to(request.user).order_by("-month", "institution_id", "product_id")
         queryset = PurchaseMonthFilter(request.query_params, queryset=queryset, request=request)

@@ -116,7 +116,11 @@ def refresh_months() -> int:
     table, facts = _q(PurchaseMonth._meta.db_table), _q(Purchase._meta.db_table)
     columns = ", ".join(map(_q, MONTH_COLUMNS))
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {table}" if connection.vendor == "postgresql" else f"DELETE FROM {table}")  # noqa: S608
+        if connection.vendor == "postgresql":
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # TRUNCATE refuses while deferred FK checks are pending
+            cursor.execute(f"TRUNCATE {table}")
+        else:
+            cursor.execute(f"DELETE FROM {table}")  # noqa: S608
         cursor.execute(
             f"INSERT INTO {table} ({columns}) SELECT institution_id, month, product_id, SUM(quantity), "  # noqa: S608
             f"SUM(amount_fen), COUNT(*), MAX(purchased_on) FROM {facts} GROUP BY institution_id, month, product_id")

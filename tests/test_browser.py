@@ -223,3 +223,62 @@ def test_order_from_draft_to_invoiced(org: dict[str, Any], live_server: Any, bro
     assert order.status == "invoiced" and "已开票" in page.content()
     page.wait_for_timeout(400)  # the invoices tab fades in (the page was asked for #tab-invoices)
     page.screenshot(path=str(SCREENSHOTS / "order-invoiced.png"), full_page=True)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_flow_file_mapping_queue_and_purchases_tab(org: dict[str, Any], live_server: Any, browser_page: Any,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The steward imports a distributor's GBK flow file; one terminal name matches nothing, so she maps it
+    from the queue by customer code; rep_east then sees both lines on the customer's purchases tab."""
+    from pharmacrm.core import imports, tasks
+    from pharmacrm.core.policy import today
+    from pharmacrm.customers import services
+    from pharmacrm.org.models import Division
+    from pharmacrm.sales import services as catalogue
+
+    monkeypatch.setattr(tasks, "run_import", lambda job_id, commit: imports.run(job_id, commit=commit))
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    steward, hospital = org["steward"], org["institution_east"]
+    services.update_institution(actor=steward, institution=hospital, changes={"code": "ZS-001"})
+    services.create_institution(actor=steward, name="国药控股上海有限公司", kind="distributor",
+                                division=Division.objects.get(pk="310101"), owner=org["rep_east"])
+    catalogue.create_product(actor=org["admin"], code="ATV20", generic_name="阿托伐他汀钙片", dosage_form="tablet",
+                             strength="20mg", pack="7片/盒", approval_number="国药准字H20051408",
+                             marketing_authorisation_holder="华康制药", therapeutic_area="cardiovascular",
+                             list_price_fen=2880, category="chemical")
+    day = today().replace(day=1).isoformat()
+    content = ("销售日期,经销商,终端名称,终端城市,产品,规格,数量,金额（元）,批号\n"
+               f"{day},国药控股上海有限公司,复旦大学附属中山医院,上海,阿托伐他汀钙片,20mg,100,2880.00,B1\n"
+               f"{day},国药控股上海有限公司,中山医院（枫林路）,上海,阿托伐他汀钙片,20mg,50,1440.00,B1\n")
+    page, base = browser_page, live_server.url
+
+    _sign_in(page, base, "steward")
+    page.goto(f"{base}/imports/new/?kind=sales.flow")
+    page.set_input_files("#id_file", files=[{"name": "流向.csv", "mimeType": "text/csv",
+                                              "buffer": content.encode("gbk")}])
+    page.click("form[enctype='multipart/form-data'] button[type=submit]")
+    page.wait_for_url("**/imports/*/")
+    page.click("form[action$='/check/'] button[type=submit]")
+    page.wait_for_load_state()
+    page.click("form[action$='/import/'] button[type=submit]")
+    page.wait_for_load_state()
+    assert "已匹配1行" in page.content()
+    page.screenshot(path=str(SCREENSHOTS / "flow-import-done.png"), full_page=True)
+    page.click("text=打开映射队列")
+    page.wait_for_url("**/sales/flow-mappings/")
+    page.click("text=中山医院（枫林路）")
+    page.fill("#id_code", "ZS-001")
+    page.click("main form button[type=submit]")
+    page.wait_for_url("**/sales/flow-mappings/")
+    assert "已映射" in page.content() and "没有待映射的名称" in page.content()
+
+    page.click("#user-menu")
+    page.click("text=退出")
+    page.wait_for_load_state()
+    _sign_in(page, base, "rep_east")
+    page.goto(f"{base}{hospital.get_absolute_url()}")
+    page.click("#purchases-tab")
+    page.wait_for_selector("#tab-purchases .purchase-chart")
+    text = page.inner_text("#tab-purchases")
+    assert "¥4,320.00" in text and "阿托伐他汀钙片" in text and "150" in text
+    page.screenshot(path=str(SCREENSHOTS / "purchases-tab.png"), full_page=True)

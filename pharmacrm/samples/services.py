@@ -163,6 +163,8 @@ def create_lot(*, actor: Any, product: Product, batch_number: str, expiry_date: 
     batch_number = (batch_number or "").strip()
     if not batch_number:
         errors["batch_number"] = [_("Enter the batch number.")]
+    elif SampleLot.objects.filter(product=product, batch_number=batch_number).exists():
+        errors["batch_number"] = [_("This product already has a lot with this batch number.")]
     if expiry_date is None or expiry_date < policy.today():
         errors["expiry_date"] = [_("This lot has already expired.")]
     if errors:

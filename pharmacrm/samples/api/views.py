@@ -43,7 +43,7 @@ def _validated(serializer_class: type[serializers.Serializer], request: Request)
 # --- lots ------------------------------------------------------------------------------------------------------
 
 
-class LotSerializer(serializers.ModelSerializer):
+class SampleLotSerializer(serializers.ModelSerializer):
     product_name = serializers.CharField(source="product.__str__", read_only=True)
 
     class Meta:
@@ -52,14 +52,14 @@ class LotSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class LotInputSerializer(serializers.Serializer):
+class SampleLotInputSerializer(serializers.Serializer):
     product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all())
     batch_number = serializers.CharField(max_length=40)
     expiry_date = serializers.DateField()
     notes = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
-class LotUpdateSerializer(serializers.Serializer):
+class SampleLotUpdateSerializer(serializers.Serializer):
     batch_number = serializers.CharField(max_length=40, required=False)
     expiry_date = serializers.DateField(required=False)
     notes = serializers.CharField(max_length=200, required=False, allow_blank=True)
@@ -68,29 +68,29 @@ class LotUpdateSerializer(serializers.Serializer):
 class LotViewSet(ScopedModelViewSet):
     model = SampleLot
     queryset = SampleLot.objects.none()
-    serializer_class = LotSerializer
+    serializer_class = SampleLotSerializer
     select_related = ("product",)
 
-    @extend_schema(request=LotInputSerializer, responses=LotSerializer)
+    @extend_schema(request=SampleLotInputSerializer, responses=SampleLotSerializer)
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = _validated(LotInputSerializer, request)
+        data = _validated(SampleLotInputSerializer, request)
         require_visible(Product, request.user, data["product"], "product")
         lot = services.create_lot(actor=request.user, **data)
-        return Response(LotSerializer(lot).data, status=status.HTTP_201_CREATED)
+        return Response(SampleLotSerializer(lot).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=LotUpdateSerializer, responses=LotSerializer)
+    @extend_schema(request=SampleLotUpdateSerializer, responses=SampleLotSerializer)
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = _validated(LotUpdateSerializer, request)
+        data = _validated(SampleLotUpdateSerializer, request)
         lot = services.update_lot(actor=request.user, lot=self.get_object(), changes=data,
                                   expected_version=expected_version(request))
-        return Response(LotSerializer(lot).data)
+        return Response(SampleLotSerializer(lot).data)
 
 
 # --- inventory and ledger ----------------------------------------------------------------------------------------
 
 
-class BalanceSerializer(serializers.ModelSerializer):
-    lot = LotSerializer(read_only=True)
+class SampleBalanceSerializer(serializers.ModelSerializer):
+    lot = SampleLotSerializer(read_only=True)
 
     class Meta:
         model = StockBalance
@@ -103,7 +103,7 @@ class InventoryViewSet(ScopedModelViewSet):
 
     model = StockBalance
     queryset = StockBalance.objects.none()
-    serializer_class = BalanceSerializer
+    serializer_class = SampleBalanceSerializer
     select_related = ("lot__product",)
 
     def get_queryset(self) -> Any:
@@ -112,7 +112,7 @@ class InventoryViewSet(ScopedModelViewSet):
         return rows.filter(holder_id=int(holder)) if holder.isdigit() else rows
 
 
-class MovementSerializer(serializers.ModelSerializer):
+class SampleMovementSerializer(serializers.ModelSerializer):
     class Meta:
         model = StockMovement
         fields = ["id", "holder", "lot", "kind", "quantity", "reason", "created_at", "created_by", "transfer",
@@ -120,13 +120,13 @@ class MovementSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ReturnInputSerializer(serializers.Serializer):
+class SampleReturnInputSerializer(serializers.Serializer):
     lot = serializers.PrimaryKeyRelatedField(queryset=SampleLot.objects.all())
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
     reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
 
-class AdjustmentInputSerializer(serializers.Serializer):
+class SampleAdjustmentInputSerializer(serializers.Serializer):
     holder = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), required=False,
                                                 help_text="Head office only; a rep adjusts their own stock.")
     lot = serializers.PrimaryKeyRelatedField(queryset=SampleLot.objects.all())
@@ -139,28 +139,28 @@ class MovementViewSet(ScopedModelViewSet):
 
     model = StockMovement
     queryset = StockMovement.objects.none()
-    serializer_class = MovementSerializer
+    serializer_class = SampleMovementSerializer
 
-    @extend_schema(request=ReturnInputSerializer, responses=MovementSerializer)
+    @extend_schema(request=SampleReturnInputSerializer, responses=SampleMovementSerializer)
     @action(detail=False, methods=["post"])
     def returns(self, request: Request) -> Response:
-        data = _validated(ReturnInputSerializer, request)
+        data = _validated(SampleReturnInputSerializer, request)
         movement = services.return_stock(actor=request.user, **data)
-        return Response(MovementSerializer(movement).data, status=status.HTTP_201_CREATED)
+        return Response(SampleMovementSerializer(movement).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=AdjustmentInputSerializer, responses=MovementSerializer)
+    @extend_schema(request=SampleAdjustmentInputSerializer, responses=SampleMovementSerializer)
     @action(detail=False, methods=["post"])
     def adjustments(self, request: Request) -> Response:
-        data = _validated(AdjustmentInputSerializer, request)
+        data = _validated(SampleAdjustmentInputSerializer, request)
         holder = data.pop("holder", None) or request.user
         movement = services.adjust_stock(actor=request.user, holder=holder, **data)
-        return Response(MovementSerializer(movement).data, status=status.HTTP_201_CREATED)
+        return Response(SampleMovementSerializer(movement).data, status=status.HTTP_201_CREATED)
 
 
 # --- receipts and transfers --------------------------------------------------------------------------------------
 
 
-class TransferSerializer(serializers.ModelSerializer):
+class SampleTransferSerializer(serializers.ModelSerializer):
     class Meta:
         model = StockTransfer
         fields = ["id", "kind", "lot", "quantity", "from_holder", "to_holder", "status", "note", "status_reason",
@@ -168,14 +168,14 @@ class TransferSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TransferInputSerializer(serializers.Serializer):
+class SampleTransferInputSerializer(serializers.Serializer):
     lot = serializers.PrimaryKeyRelatedField(queryset=SampleLot.objects.all())
     to_holder = serializers.PrimaryKeyRelatedField(queryset=User.objects.all())
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
     note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
-class ReasonSerializer(serializers.Serializer):
+class SampleReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=300)
 
 
@@ -184,30 +184,30 @@ class TransferViewSet(ScopedModelViewSet):
 
     model = StockTransfer
     queryset = StockTransfer.objects.none()
-    serializer_class = TransferSerializer
+    serializer_class = SampleTransferSerializer
     kind = TransferKind.TRANSFER
 
     def get_queryset(self) -> Any:
         return super().get_queryset().filter(kind=self.kind)
 
     def _create(self, request: Request) -> StockTransfer:
-        return services.create_transfer(actor=request.user, **_validated(TransferInputSerializer, request))
+        return services.create_transfer(actor=request.user, **_validated(SampleTransferInputSerializer, request))
 
-    @extend_schema(request=TransferInputSerializer, responses=TransferSerializer)
+    @extend_schema(request=SampleTransferInputSerializer, responses=SampleTransferSerializer)
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return Response(TransferSerializer(self._create(request)).data, status=status.HTTP_201_CREATED)
+        return Response(SampleTransferSerializer(self._create(request)).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses=TransferSerializer)
+    @extend_schema(request=None, responses=SampleTransferSerializer)
     @action(detail=True, methods=["post"])
     def confirm(self, request: Request, pk: str | None = None) -> Response:
-        return Response(TransferSerializer(services.confirm_transfer(actor=request.user,
+        return Response(SampleTransferSerializer(services.confirm_transfer(actor=request.user,
                                                                      transfer=self.get_object())).data)
 
-    @extend_schema(request=ReasonSerializer, responses=TransferSerializer)
+    @extend_schema(request=SampleReasonSerializer, responses=SampleTransferSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
-        data = _validated(ReasonSerializer, request)
-        return Response(TransferSerializer(services.cancel_transfer(actor=request.user, transfer=self.get_object(),
+        data = _validated(SampleReasonSerializer, request)
+        return Response(SampleTransferSerializer(services.cancel_transfer(actor=request.user, transfer=self.get_object(),
                                                                     **data)).data)
 
 
@@ -217,13 +217,13 @@ class ReceiptViewSet(TransferViewSet):
     kind = TransferKind.RECEIPT
 
     def _create(self, request: Request) -> StockTransfer:
-        return services.dispatch_receipt(actor=request.user, **_validated(TransferInputSerializer, request))
+        return services.dispatch_receipt(actor=request.user, **_validated(SampleTransferInputSerializer, request))
 
 
 # --- disbursements ---------------------------------------------------------------------------------------------
 
 
-class DisbursementSerializer(serializers.ModelSerializer):
+class SampleDisbursementSerializer(serializers.ModelSerializer):
     number = serializers.CharField(read_only=True)
     signature_url = serializers.SerializerMethodField()
 
@@ -237,7 +237,7 @@ class DisbursementSerializer(serializers.ModelSerializer):
         return obj.signature.get_absolute_url() if obj.signature_id else None
 
 
-class DisbursementInputSerializer(serializers.Serializer):
+class SampleDisbursementInputSerializer(serializers.Serializer):
     contact = serializers.PrimaryKeyRelatedField(queryset=Contact.objects.all())
     institution = serializers.PrimaryKeyRelatedField(queryset=Institution.objects.all(), required=False,
                                                      allow_null=True)
@@ -253,21 +253,21 @@ class DisbursementInputSerializer(serializers.Serializer):
 class DisbursementViewSet(ScopedModelViewSet):
     model = Disbursement
     queryset = Disbursement.objects.none()
-    serializer_class = DisbursementSerializer
+    serializer_class = SampleDisbursementSerializer
 
-    @extend_schema(request=DisbursementInputSerializer, responses=DisbursementSerializer)
+    @extend_schema(request=SampleDisbursementInputSerializer, responses=SampleDisbursementSerializer)
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = _validated(DisbursementInputSerializer, request)
+        data = _validated(SampleDisbursementInputSerializer, request)
         require_visible(Contact, request.user, data["contact"], "contact")
         require_visible(Institution, request.user, data.get("institution"), "institution")
         disbursement = services.disburse(actor=request.user, **data)
-        return Response(DisbursementSerializer(disbursement).data, status=status.HTTP_201_CREATED)
+        return Response(SampleDisbursementSerializer(disbursement).data, status=status.HTTP_201_CREATED)
 
 
 # --- reconciliations -------------------------------------------------------------------------------------------
 
 
-class ReconciliationLineSerializer(serializers.ModelSerializer):
+class SampleReconciliationLineSerializer(serializers.ModelSerializer):
     difference = serializers.IntegerField(read_only=True)
 
     class Meta:
@@ -276,9 +276,9 @@ class ReconciliationLineSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ReconciliationSerializer(serializers.ModelSerializer):
+class SampleReconciliationSerializer(serializers.ModelSerializer):
     number = serializers.CharField(read_only=True)
-    lines = ReconciliationLineSerializer(many=True, read_only=True)
+    lines = SampleReconciliationLineSerializer(many=True, read_only=True)
 
     class Meta:
         model = Reconciliation
@@ -287,16 +287,16 @@ class ReconciliationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class CountInputSerializer(serializers.Serializer):
+class SampleCountInputSerializer(serializers.Serializer):
     lot = serializers.PrimaryKeyRelatedField(queryset=SampleLot.objects.all())
     counted = serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY)
     reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
 
-class ReconciliationInputSerializer(serializers.Serializer):
+class SampleReconciliationInputSerializer(serializers.Serializer):
     counted_on = serializers.DateField(required=False)
     note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
-    lines = CountInputSerializer(many=True, max_length=1000)
+    lines = SampleCountInputSerializer(many=True, max_length=1000)
 
 
 class ReconciliationViewSet(ScopedModelViewSet):
@@ -305,38 +305,38 @@ class ReconciliationViewSet(ScopedModelViewSet):
 
     model = Reconciliation
     queryset = Reconciliation.objects.none()
-    serializer_class = ReconciliationSerializer
+    serializer_class = SampleReconciliationSerializer
 
     def get_queryset(self) -> Any:
         return super().get_queryset().prefetch_related("lines")
 
     def _response(self, reconciliation: Reconciliation, http_status: int = status.HTTP_200_OK) -> Response:
         fresh = Reconciliation.objects.prefetch_related("lines").get(pk=reconciliation.pk)
-        return Response(ReconciliationSerializer(fresh).data, status=http_status)
+        return Response(SampleReconciliationSerializer(fresh).data, status=http_status)
 
-    @extend_schema(request=ReconciliationInputSerializer, responses=ReconciliationSerializer)
+    @extend_schema(request=SampleReconciliationInputSerializer, responses=SampleReconciliationSerializer)
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = _validated(ReconciliationInputSerializer, request)
+        data = _validated(SampleReconciliationInputSerializer, request)
         reconciliation = services.submit_reconciliation(actor=request.user, counts=data.pop("lines"), **data)
         return self._response(reconciliation, status.HTTP_201_CREATED)
 
-    @extend_schema(request=ReconciliationInputSerializer, responses=ReconciliationSerializer)
+    @extend_schema(request=SampleReconciliationInputSerializer, responses=SampleReconciliationSerializer)
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, pk: str | None = None) -> Response:
         reconciliation = self.get_object()
-        data = _validated(ReconciliationInputSerializer, request)
+        data = _validated(SampleReconciliationInputSerializer, request)
         return self._response(services.submit_reconciliation(actor=request.user, counts=data.pop("lines"),
                                                              reconciliation=reconciliation, **data))
 
-    @extend_schema(request=None, responses=ReconciliationSerializer)
+    @extend_schema(request=None, responses=SampleReconciliationSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str | None = None) -> Response:
         return self._response(services.approve_reconciliation(actor=request.user, reconciliation=self.get_object()))
 
-    @extend_schema(request=ReasonSerializer, responses=ReconciliationSerializer)
+    @extend_schema(request=SampleReasonSerializer, responses=SampleReconciliationSerializer)
     @action(detail=True, methods=["post"], url_path="send-back")
     def send_back(self, request: Request, pk: str | None = None) -> Response:
-        data = _validated(ReasonSerializer, request)
+        data = _validated(SampleReasonSerializer, request)
         return self._response(services.send_back_reconciliation(actor=request.user, reconciliation=self.get_object(),
                                                                 **data))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.apps import apps
 
 from pharmacrm.samples import services
 from pharmacrm.samples.models import (
@@ -57,3 +58,11 @@ def test_another_team_s_manager_sees_nothing(org: dict[str, Any], world: dict[st
                                team=org["teams"]["west"], email="w@example.com", password=DEMO_PASSWORD)
     for model in HELD:
         assert not model.objects.visible_to(west_manager).exists()
+
+
+@pytest.mark.parametrize("model", list(apps.get_app_config("samples").get_models()), ids=lambda model: model.__name__)
+def test_every_samples_model_is_scoped_and_its_bulk_writes_guarded(model: type) -> None:
+    from pharmacrm.core.querysets import AuditedQuerySet, is_scoped
+
+    assert is_scoped(model)
+    assert isinstance(model._default_manager.get_queryset(), AuditedQuerySet)

@@ -38,3 +38,11 @@ EXPIRY_WARNING_DAYS = declare(
     help_text=gettext_lazy("Inventory pages flag lots expiring within this many days, 0–730."),
     field_factory=lambda: forms.IntegerField(validators=[MinValueValidator(0), MaxValueValidator(730)]),
 )
+
+RECONCILIATION_INTERVAL_DAYS = declare(
+    "samples.reconciliation_interval_days",
+    default=90,
+    label=gettext_lazy("Sample count every (days)"),
+    help_text=gettext_lazy("How often each rep counts their samples for reconciliation (90: quarterly), 7–366 days."),
+    field_factory=lambda: forms.IntegerField(validators=[MinValueValidator(7), MaxValueValidator(366)]),
+)

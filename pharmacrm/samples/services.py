@@ -501,6 +501,16 @@ def submit_reconciliation(*, actor: Any, counts: list[dict[str, Any]], counted_o
     return reconciliation
 
 
+def reconciliation_due_on(holder: Any) -> datetime.date | None:
+    """When the rep's next count is due: ``samples.reconciliation_interval_days`` after their last approved count;
+    today when they hold samples and never had a count approved; None when they hold nothing and never counted."""
+    last = (Reconciliation.objects.filter(holder=holder, status=ReconciliationStatus.APPROVED)
+            .order_by("-counted_on").values_list("counted_on", flat=True).first())
+    if last is None:
+        return policy.today() if StockBalance.objects.filter(holder=holder, quantity__gt=0).exists() else None
+    return last + datetime.timedelta(days=int(policy.get("samples.reconciliation_interval_days")))
+
+
 def _decidable(actor: Any, reconciliation: Reconciliation) -> Reconciliation:
     authorize(actor, "samples.approve_reconciliation")
     _visible(Reconciliation, actor, reconciliation)

@@ -87,6 +87,8 @@ class InventoryView(ScopedListView):
             days=int(policy.get("samples.expiry_warning_days"))))
         context["incoming"] = StockTransfer.objects.visible_to(self.request.user).filter(
             to_holder=self.request.user, status=TransferStatus.PENDING).select_related("lot__product", "from_holder")
+        if self.request.user.has_perm("samples.add_reconciliation"):
+            context["count_due_on"] = services.reconciliation_due_on(self.request.user)
         context["can"] = {name: self.request.user.has_perm(f"samples.{name}") for name in (
             "add_disbursement", "add_stocktransfer", "add_stockmovement", "add_reconciliation", "dispatch_samples",
             "add_samplelot", "approve_reconciliation")}

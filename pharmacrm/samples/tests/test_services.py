@@ -229,3 +229,16 @@ def test_future_time_and_bad_quantities(world: dict[str, Any]) -> None:
     for quantity in (0, -1, 10**9, "3", True):
         _refused("quantity", give, world, quantity)
     _refused("place", give, world, 1, place="  ")
+
+
+def test_the_next_count_is_due_an_interval_after_the_last_approved_one(org: dict[str, Any],
+                                                                     world: dict[str, Any]) -> None:
+    rep = world["rep"]
+    assert services.reconciliation_due_on(rep) == today()  # holds stock, never counted
+    assert services.reconciliation_due_on(org["rep_west"]) is None
+    reconciliation = services.submit_reconciliation(actor=rep, counts=[{"lot": world["lot"], "counted": 20}])
+    services.approve_reconciliation(actor=org["manager_east"], reconciliation=reconciliation)
+    assert services.reconciliation_due_on(rep) == today() + datetime.timedelta(days=90)
+    policy.set_value(actor=org["admin"], key="samples.reconciliation_interval_days", value=30,
+                     effective_from=today(), reason="月度盘点")
+    assert services.reconciliation_due_on(rep) == today() + datetime.timedelta(days=30)

@@ -32,7 +32,7 @@ def test_pages_render_for_the_rep(client: Any, org: dict[str, Any], world: dict[
     home = _page(client, "/")
     assert "/samples/" in home and "样品" in home
     inventory = _page(client, "/samples/")
-    assert "B2401" in inventory and "18" in inventory
+    assert "B2401" in inventory and "18" in inventory and "下次盘点" in inventory
     for url in ("/samples/movements/", "/samples/transfers/", "/samples/disbursements/", "/samples/reconciliations/",
                 "/samples/lots/", "/samples/transfers/new/", "/samples/returns/new/", "/samples/adjustments/new/",
                 "/samples/reconciliations/new/", disbursement.get_absolute_url(),

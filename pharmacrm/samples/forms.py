@@ -46,6 +46,13 @@ class LotForm(StyledFormMixin, forms.Form):
         self.fields["product"].queryset = products
 
 
+class LotEditForm(StyledFormMixin, forms.Form):
+    batch_number = forms.CharField(label=_("Batch number"), max_length=40)
+    expiry_date = forms.DateField(label=_("Expiry date"), widget=DATE)
+    notes = forms.CharField(label=_("Notes"), max_length=200, required=False)
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+
 class QuantityMixin(forms.Form):
     quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=MAX_QUANTITY)
 

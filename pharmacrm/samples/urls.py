@@ -9,6 +9,7 @@ urlpatterns = [
     path("movements/", views.MovementListView.as_view(), name="movement_list"),
     path("lots/", views.LotListView.as_view(), name="lot_list"),
     path("lots/new/", views.lot_create, name="lot_create"),
+    path("lots/<int:pk>/edit/", views.lot_edit, name="lot_edit"),
     path("transfers/", views.TransferListView.as_view(), name="transfer_list"),
     path("transfers/new/", views.transfer_create, name="transfer_create"),
     path("transfers/<int:pk>/", views.TransferDetailView.as_view(), name="transfer_detail"),

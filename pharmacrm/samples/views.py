@@ -23,10 +23,12 @@ from pharmacrm.customers.models import Contact, Institution
 from pharmacrm.sales.models import Product
 from pharmacrm.samples import services
 from pharmacrm.samples.choices import ReconciliationStatus, TransferStatus
+from pharmacrm.samples.filters import DisbursementFilter, MovementFilter, ReconciliationFilter, TransferFilter
 from pharmacrm.samples.forms import (
     AdjustmentForm,
     CountFormSet,
     DisbursementForm,
+    LotEditForm,
     LotForm,
     ReasonForm,
     ReceiptForm,
@@ -99,6 +101,7 @@ class MovementListView(ScopedListView):
     model = StockMovement
     permission_required = "samples.view_stockmovement"
     template_name = "samples/movement_list.html"
+    filterset_class = MovementFilter
     select_related = ("lot__product", "holder", "created_by")
     sort_options = {"-id": ("-id",), "id": ("id",)}
 
@@ -116,7 +119,8 @@ class LotListView(ScopedListView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context.update(today=policy.today(), can_add=self.request.user.has_perm("samples.add_samplelot"))
+        context.update(today=policy.today(), can_add=self.request.user.has_perm("samples.add_samplelot"),
+                       can_edit=self.request.user.has_perm("samples.change_samplelot"))
         return context
 
 
@@ -133,6 +137,27 @@ def lot_create(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Saved."))
             return redirect("samples:lot_list")
     return _form_page(request, form, _("New sample lot"), "samples:lot_list")
+
+
+@login_required
+def lot_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Correct a lot's batch number, expiry date or notes (optimistic locking: someone else's save first → say so)."""
+    lot = get_visible_or_404(SampleLot, request.user, pk=pk)
+    _require(request, "samples.change_samplelot")
+    form = LotEditForm(request.POST or None, initial={"batch_number": lot.batch_number, "expiry_date": lot.expiry_date,
+                                                      "notes": lot.notes, "version": lot.version})
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        version = data.pop("version")
+        try:
+            services.update_lot(actor=request.user, lot=lot, changes=data, expected_version=version)
+        except REFUSALS as error:
+            add_service_errors(form, error) if isinstance(error, (ValidationError, StaleVersion)) \
+                else form.add_error(None, str(error))
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("samples:lot_list")
+    return _form_page(request, form, str(lot), "samples:lot_list")
 
 
 # --- receipts, transfers, returns, adjustments ---------------------------------------------------------------
@@ -205,6 +230,7 @@ class TransferListView(ScopedListView):
     model = StockTransfer
     permission_required = "samples.view_stocktransfer"
     template_name = "samples/transfer_list.html"
+    filterset_class = TransferFilter
     select_related = ("lot__product", "from_holder", "to_holder")
     sort_options = {"-id": ("-id",), "id": ("id",)}
 
@@ -271,6 +297,7 @@ class DisbursementListView(ScopedListView):
     model = Disbursement
     permission_required = "samples.view_disbursement"
     template_name = "samples/disbursement_list.html"
+    filterset_class = DisbursementFilter
     select_related = ("lot__product", "holder", "contact", "institution")
     sort_options = {"-id": ("-id",), "id": ("id",)}
     export_permission = "samples.view_disbursement"
@@ -318,6 +345,7 @@ class ReconciliationListView(ScopedListView):
     model = Reconciliation
     permission_required = "samples.view_reconciliation"
     template_name = "samples/reconciliation_list.html"
+    filterset_class = ReconciliationFilter
     select_related = ("holder", "decided_by")
     sort_options = {"-id": ("-id",), "id": ("id",)}
 

@@ -147,3 +147,26 @@ def test_reconciliation_pages(client: Any, org: dict[str, Any], world: dict[str,
     login(client, org["rep_west"])
     assert client.post(f"/samples/reconciliations/{reconciliation.pk}/approve/").status_code == 404
     _page(client, reconciliation.get_absolute_url(), 404)
+
+
+def test_lists_filter_and_head_office_edits_a_lot(client: Any, org: dict[str, Any], world: dict[str, Any]) -> None:
+    give(world, 1)
+    login(client, world["rep"])
+    assert "B2401" in _page(client, "/samples/movements/?kind=disbursement")
+    assert "王医生" not in _page(client, "/samples/disbursements/?disbursed_from=2999-01-01")
+    assert "王医生" in _page(client, f"/samples/disbursements/?institution={org['institution_east'].pk}")
+    for url in ("/samples/transfers/?status=nonsense", "/samples/reconciliations/?status=%E4%B8%AD",
+                "/samples/disbursements/?disbursed_from=yesterday", "/samples/?page=abc&sort=x"):
+        assert client.get(url).status_code in (200, 400), url
+    _page(client, f"/samples/lots/{world['lot'].pk}/edit/", 403)
+    login(client, world["marketing"])
+    url = f"/samples/lots/{world['lot'].pk}/edit/"
+    assert world["lot"].batch_number in _page(client, url)
+    assert client.post(url, {"batch_number": "", "expiry_date": "不是日期", "version": "1"}).status_code == 400
+    assert client.post(url, {"batch_number": "B2401", "expiry_date": "2030-01-31", "notes": "更正效期",
+                             "version": "99"}).status_code == 400  # someone else saved first
+    assert client.post(url, {"batch_number": "B2401", "expiry_date": "2030-01-31", "notes": "更正效期",
+                             "version": str(world["lot"].version)}).status_code == 302
+    world["lot"].refresh_from_db()
+    assert str(world["lot"].expiry_date) == "2030-01-31"
+    assert client.get("/samples/lots/999999/edit/").status_code == 404

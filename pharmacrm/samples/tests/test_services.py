@@ -242,3 +242,34 @@ def test_the_next_count_is_due_an_interval_after_the_last_approved_one(org: dict
     policy.set_value(actor=org["admin"], key="samples.reconciliation_interval_days", value=30,
                      effective_from=today(), reason="月度盘点")
     assert services.reconciliation_due_on(rep) == today() + datetime.timedelta(days=30)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_reps_racing_for_one_doctor_s_allowance_only_one_wins(org: dict[str, Any]) -> None:
+    world = make_world(org)
+    academic = world["academic"]
+    customers.update_institution(actor=org["steward"], institution=org["institution_east"],
+                                 changes={"academic_owner": academic})
+    services.adjust_stock(actor=world["marketing"], holder=academic, lot=world["lot"], quantity=5, reason="配发")
+    policy.set_value(actor=org["admin"], key="samples.max_units_per_recipient", value=3, effective_from=today(),
+                     reason="test")
+    outcomes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def hand_out(actor: Any) -> None:
+        try:
+            barrier.wait()
+            give(world, 2, actor=actor)
+            outcomes.append("given")
+        except ValidationError as error:
+            outcomes.append("refused" if "quantity" in error.message_dict else repr(error))
+        finally:
+            close_old_connections()
+
+    threads = [threading.Thread(target=hand_out, args=(actor,)) for actor in (world["rep"], academic)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["given", "refused"]
+    assert Disbursement.objects.filter(contact=world["doctor"]).count() == 1

@@ -312,6 +312,7 @@ def clean_signature(data: bytes | str | None) -> bytes:
             header, _comma, text = text.partition(",")
             if header.lower() != "data:image/png;base64":
                 raise invalid
+        text = "".join(text.split())  # base64 wrapped over lines is still base64
         if len(text) > MAX_SIGNATURE_BYTES * 4 // 3 + 4:
             raise ValidationError({"signature": _("The signature image is too large.")})
         try:
@@ -344,11 +345,15 @@ def consent_refusal(contact: Contact, on: datetime.date) -> str | None:
 
 
 def used_allowance(contact: Contact, product: Product, on: datetime.datetime) -> int:
-    """Units of the product the contact received in the limit period ending at ``on`` (every rep's)."""
+    """Units of the product the contact received (from any rep) within one limit period either side of ``on``.
+
+    Both sides, so that a disbursement recorded late (back-dated) cannot slip under a limit that later ones
+    already used: every rolling window that contains the new disbursement stays within the limit.
+    """
     days = int(policy.get("samples.limit_period_days", on=timezone.localtime(on, policy.CHINA).date()))
-    since = on - datetime.timedelta(days=days)
-    return Disbursement.objects.filter(contact=contact, lot__product=product, disbursed_at__gt=since,
-                                       disbursed_at__lte=on).aggregate(total=Sum("quantity"))["total"] or 0
+    period = datetime.timedelta(days=days)
+    return Disbursement.objects.filter(contact=contact, lot__product=product, disbursed_at__gt=on - period,
+                                       disbursed_at__lt=on + period).aggregate(total=Sum("quantity"))["total"] or 0
 
 
 def _works_at(contact: Contact, institution: Institution) -> bool:

@@ -59,7 +59,7 @@ def make_world(org: dict[str, Any]) -> dict[str, Any]:
                              expiry_date=today() - datetime.timedelta(days=1))
     doctor = customers.create_contact(actor=org["steward"], institution=org["institution_east"], name="王医生")
     customers.record_consent(actor=org["steward"], contact=doctor, channel="visit", purpose="academic",
-                             granted_on=today(), evidence="签字同意书 001")
+                             granted_on=today() - datetime.timedelta(days=1), evidence="签字同意书 001")
     rep = org["rep_east"]
     receipt = services.dispatch_receipt(actor=marketing, lot=lot, to_holder=rep, quantity=20)
     services.confirm_transfer(actor=rep, transfer=receipt)

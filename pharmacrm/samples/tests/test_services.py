@@ -273,3 +273,16 @@ def test_two_reps_racing_for_one_doctor_s_allowance_only_one_wins(org: dict[str,
         thread.join()
     assert sorted(outcomes) == ["given", "refused"]
     assert Disbursement.objects.filter(contact=world["doctor"]).count() == 1
+
+
+def test_a_back_dated_disbursement_cannot_slip_under_the_limit(world: dict[str, Any]) -> None:
+    import base64
+
+    from django.utils import timezone
+
+    give(world, 8)
+    _refused("quantity", give, world, 3, disbursed_at=timezone.now() - datetime.timedelta(hours=2))
+    encoded = base64.b64encode(png()).decode()
+    wrapped = "\n".join(encoded[i:i + 76] for i in range(0, len(encoded), 76))  # base64 as mail wraps it
+    give(world, 2, signature=wrapped, disbursed_at=timezone.now() - datetime.timedelta(hours=2))
+    assert services.used_allowance(world["doctor"], world["product"], timezone.now()) == 10

@@ -1,9 +1,10 @@
 """Policy parameters of sample provision (seed 000 四.1 "in line with company rules"; DESIGN.md configurable policy).
 
 The per-recipient limit is per product over a rolling window: a recipient may receive at most
-``samples.max_units_per_recipient`` units (packs) of one product within the last
-``samples.limit_period_days`` days, counting every rep's disbursements (two reps covering the same doctor share
-one allowance). A rolling window, not a calendar month, so the limit cannot be doubled across a month end.
+``samples.max_units_per_recipient`` units (packs) of one product within any ``samples.limit_period_days``-day
+window, counting every rep's disbursements (two reps covering the same doctor share one allowance). A rolling
+window, not a calendar month, so the limit cannot be doubled across a month end; the check counts one period
+either side of the disbursement's time, so a record entered late cannot slip under it either.
 """
 
 from __future__ import annotations

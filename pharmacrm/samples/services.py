@@ -18,8 +18,8 @@ Disbursement rules (each refusal names its field):
   information, so that is the purpose that covers them; a consent to service follow-up, marketing events,
   surveys or greetings does not (PIPL 第十四条: consent is specific to its purpose). Any channel counts: the
   person signs for the sample in front of the rep.
-* limit — ``samples.max_units_per_recipient`` units of one product per recipient within the last
-  ``samples.limit_period_days`` days (``samples.policies``), over every rep's disbursements; the contact's row
+* limit — ``samples.max_units_per_recipient`` units of one product per recipient within any
+  ``samples.limit_period_days``-day window (``samples.policies``), over every rep's disbursements; the contact's row
   is locked while it is checked, so two reps cannot both use the last of the allowance.
 * signature — a PNG drawn on screen, checked to be a real PNG of sane size, stored through ``core.uploads``.
 """

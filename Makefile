@@ -33,6 +33,7 @@ static: install
 demo: migrate
 	@$(MANAGE) seed_demo --if-empty
 	@$(MANAGE) seed_catalogue --if-empty
+	@$(MANAGE) seed_samples --if-empty
 
 worker: install
 	$(MANAGE) run_huey

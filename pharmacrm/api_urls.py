@@ -13,11 +13,13 @@ from pharmacrm.org.api.account_requests import register as register_account_requ
 from pharmacrm.org.api.views import ObtainTokenView
 from pharmacrm.org.api.views import register as register_org
 from pharmacrm.sales.api.views import register as register_sales
+from pharmacrm.samples.api.views import register as register_samples
 
 router = DefaultRouter()
 for register in (register_core, register_approvals, register_policy, register_saved_filters, register_imports, register_org,
                  register_account_requests, register_customers, register_sales):
     register(router)
+register_samples(router)
 
 urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "pharmacrm.org",
     "pharmacrm.customers",
     "pharmacrm.sales",
+    "pharmacrm.samples",
 ]
 
 MIDDLEWARE = [
@@ -222,6 +223,7 @@ STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [
     ("vendor/bootstrap", BASE_DIR / "node_modules" / "bootstrap" / "dist"),
     ("vendor/bootstrap-icons", BASE_DIR / "node_modules" / "bootstrap-icons" / "font"),
+    ("vendor/signature_pad", BASE_DIR / "node_modules" / "signature_pad" / "dist"),
 ]
 STATICFILES_DIRS = [(prefix, path) for prefix, path in STATICFILES_DIRS if path.exists()]
 STORAGES = {

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("pharmacrm.org.urls")),
     path("customers/", include("pharmacrm.customers.urls")),
     path("sales/", include("pharmacrm.sales.urls")),
+    path("samples/", include("pharmacrm.samples.urls")),
     path("imports/", include("pharmacrm.core.import_urls")),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", include("pharmacrm.api_urls")),

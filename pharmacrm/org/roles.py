@@ -112,3 +112,21 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "org.add_accountrequest", "org.view_accountrequest", "org.approve_accountrequest", "org.change_user",
         "org.view_user"},
 }
+
+#: samples (seed 000 四.1): reps and academic reps hold and hand out samples (academic promotion, not sales work);
+#: managers see their team's stock and approve its reconciliations; head office keeps lots and dispatches stock
+SAMPLE_READ = {"samples.view_samplelot", "samples.view_stockbalance", "samples.view_stockmovement",
+               "samples.view_stocktransfer", "samples.view_disbursement", "samples.view_reconciliation",
+               "samples.view_reconciliationline"}
+SAMPLE_HOLDING = SAMPLE_READ | {"samples.add_stocktransfer", "samples.add_stockmovement", "samples.add_disbursement",
+                                "samples.add_reconciliation"}
+SAMPLE_APPROVING = SAMPLE_READ | {"samples.approve_reconciliation"}
+#: head office may also adjust any rep's stock either way (change_stockbalance); a rep only writes stock off
+SAMPLE_HEAD_OFFICE = SAMPLE_READ | {"samples.add_samplelot", "samples.change_samplelot", "samples.dispatch_samples",
+                                    "samples.add_stocktransfer", "samples.add_stockmovement",
+                                    "samples.change_stockbalance"}
+for _role, _rights in ((Role.REP, SAMPLE_HOLDING), (Role.ACADEMIC_REP, SAMPLE_HOLDING),
+                       (Role.MANAGER, SAMPLE_APPROVING), (Role.REGIONAL_MANAGER, SAMPLE_APPROVING),
+                       (Role.MARKETING, SAMPLE_HEAD_OFFICE), (Role.COMPLIANCE, SAMPLE_READ), (Role.LEADER, SAMPLE_READ),
+                       (Role.ADMIN, SAMPLE_HEAD_OFFICE | SAMPLE_APPROVING)):
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _rights

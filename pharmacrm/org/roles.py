@@ -78,6 +78,18 @@ ORDER_FINANCE = ORDER_READ | {"sales.confirm_order", "sales.override_credit", "s
 PURCHASE_READ = {"sales.view_purchase"}
 #: distributor flow data comes in through the data stewards, who also keep its name mapping
 FLOW_STEWARDSHIP = PURCHASE_READ | {"sales.import_flow", "sales.view_flowmapping", "sales.change_flowmapping"}
+#: samples (seed 000 四.1): reps and academic reps hold and hand out samples (academic promotion, not sales work);
+#: managers see their team's stock and approve its reconciliations; head office keeps lots and dispatches stock
+SAMPLE_READ = {"samples.view_samplelot", "samples.view_stockbalance", "samples.view_stockmovement",
+               "samples.view_stocktransfer", "samples.view_disbursement", "samples.view_reconciliation",
+               "samples.view_reconciliationline"}
+SAMPLE_HOLDING = SAMPLE_READ | {"samples.add_stocktransfer", "samples.add_stockmovement", "samples.add_disbursement",
+                                "samples.add_reconciliation"}
+SAMPLE_APPROVING = SAMPLE_READ | {"samples.approve_reconciliation"}
+#: head office may also adjust any rep's stock either way (change_stockbalance); a rep only writes stock off
+SAMPLE_HEAD_OFFICE = SAMPLE_READ | {"samples.add_samplelot", "samples.change_samplelot", "samples.dispatch_samples",
+                                    "samples.add_stocktransfer", "samples.add_stockmovement",
+                                    "samples.change_stockbalance"}
 #: what a field role does to the customers it owns: keep them current, add contacts, licences and consents;
 #: reveal the personal data of its own contacts (audited) to call them
 CUSTOMER_FIELD_WORK = CUSTOMER_READ | {"customers.add_institution", "customers.change_institution",
@@ -91,42 +103,27 @@ CUSTOMER_STEWARDSHIP = CUSTOMER_FIELD_WORK | {"customers.delete_institution", "c
 
 #: model permissions per role: "app_label.codename" (checked by services via authorize())
 ROLE_PERMISSIONS: dict[str, set[str]] = {
-    Role.REP: CUSTOMER_FIELD_WORK | ORDER_TAKING | PURCHASE_READ,
+    Role.REP: CUSTOMER_FIELD_WORK | ORDER_TAKING | PURCHASE_READ | SAMPLE_HOLDING,
     # academic reps cover the same hospitals for medical information; they do not create customers
-    Role.ACADEMIC_REP: CUSTOMER_READ | {"customers.change_contact", "customers.add_contact",
-                                        "customers.view_contact_personal_data"},
-    Role.MANAGER: CUSTOMER_FIELD_WORK | ORDER_CONFIRMING | TEAM_LEADING | PURCHASE_READ,
-    Role.REGIONAL_MANAGER: CUSTOMER_FIELD_WORK | ORDER_CONFIRMING | TEAM_LEADING | PURCHASE_READ,
+    Role.ACADEMIC_REP: CUSTOMER_READ | SAMPLE_HOLDING | {"customers.change_contact", "customers.add_contact",
+                                                         "customers.view_contact_personal_data"},
+    Role.MANAGER: CUSTOMER_FIELD_WORK | ORDER_CONFIRMING | TEAM_LEADING | PURCHASE_READ | SAMPLE_APPROVING,
+    Role.REGIONAL_MANAGER: CUSTOMER_FIELD_WORK | ORDER_CONFIRMING | TEAM_LEADING | PURCHASE_READ | SAMPLE_APPROVING,
     Role.STEWARD: CUSTOMER_STEWARDSHIP | FLOW_STEWARDSHIP,
     Role.KEY_ACCOUNT: CUSTOMER_READ | ORDER_READ | PURCHASE_READ | {"customers.view_contact_personal_data"},
-    Role.MARKETING: CUSTOMER_READ | CATALOGUE_UPKEEP | PURCHASE_READ | {"customers.export_institution"},
+    Role.MARKETING: CUSTOMER_READ | CATALOGUE_UPKEEP | PURCHASE_READ | SAMPLE_HEAD_OFFICE | {"customers.export_institution"},
     Role.LEGAL: set(CUSTOMER_READ),
     Role.FINANCE: CUSTOMER_READ | ORDER_FINANCE | PURCHASE_READ,
-    Role.COMPLIANCE: CUSTOMER_READ | ORDER_READ | {"customers.export_institution", "customers.view_contact_personal_data",
-                                      "core.view_auditentry", "core.export_auditentry", "org.view_user"},
+    Role.COMPLIANCE: CUSTOMER_READ | ORDER_READ | SAMPLE_READ | {
+        "customers.export_institution", "customers.view_contact_personal_data", "core.view_auditentry",
+        "core.export_auditentry", "org.view_user"},
     Role.PHARMACOVIGILANCE: set(CUSTOMER_READ),
-    Role.LEADER: CUSTOMER_READ | ORDER_READ | PURCHASE_READ | {"customers.export_institution", "org.view_accountrequest",
-                                                               "org.view_user"},
-    Role.ADMIN: CUSTOMER_STEWARDSHIP | CATALOGUE_UPKEEP | ORDER_CONFIRMING | ORDER_FINANCE | FLOW_STEWARDSHIP | {
+    Role.LEADER: CUSTOMER_READ | ORDER_READ | PURCHASE_READ | SAMPLE_READ | {
+        "customers.export_institution", "org.view_accountrequest", "org.view_user"},
+    Role.ADMIN: CUSTOMER_STEWARDSHIP | CATALOGUE_UPKEEP | ORDER_CONFIRMING | ORDER_FINANCE | FLOW_STEWARDSHIP
+    | SAMPLE_HEAD_OFFICE | SAMPLE_APPROVING | {
         "core.view_auditentry", "core.export_auditentry", "core.change_policyvalue", "core.change_calendarday",
         "org.add_accountrequest", "org.view_accountrequest", "org.approve_accountrequest", "org.change_user",
         "org.view_user"},
 }
 
-#: samples (seed 000 四.1): reps and academic reps hold and hand out samples (academic promotion, not sales work);
-#: managers see their team's stock and approve its reconciliations; head office keeps lots and dispatches stock
-SAMPLE_READ = {"samples.view_samplelot", "samples.view_stockbalance", "samples.view_stockmovement",
-               "samples.view_stocktransfer", "samples.view_disbursement", "samples.view_reconciliation",
-               "samples.view_reconciliationline"}
-SAMPLE_HOLDING = SAMPLE_READ | {"samples.add_stocktransfer", "samples.add_stockmovement", "samples.add_disbursement",
-                                "samples.add_reconciliation"}
-SAMPLE_APPROVING = SAMPLE_READ | {"samples.approve_reconciliation"}
-#: head office may also adjust any rep's stock either way (change_stockbalance); a rep only writes stock off
-SAMPLE_HEAD_OFFICE = SAMPLE_READ | {"samples.add_samplelot", "samples.change_samplelot", "samples.dispatch_samples",
-                                    "samples.add_stocktransfer", "samples.add_stockmovement",
-                                    "samples.change_stockbalance"}
-for _role, _rights in ((Role.REP, SAMPLE_HOLDING), (Role.ACADEMIC_REP, SAMPLE_HOLDING),
-                       (Role.MANAGER, SAMPLE_APPROVING), (Role.REGIONAL_MANAGER, SAMPLE_APPROVING),
-                       (Role.MARKETING, SAMPLE_HEAD_OFFICE), (Role.COMPLIANCE, SAMPLE_READ), (Role.LEADER, SAMPLE_READ),
-                       (Role.ADMIN, SAMPLE_HEAD_OFFICE | SAMPLE_APPROVING)):
-    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _rights

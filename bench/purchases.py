@@ -27,10 +27,11 @@ from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import connection
 from django.test import Client, override_settings
 
-from bench.importing import Rollback, _inline
+from bench.importing import _inline
+from bench.importing import _timed as _rolled_back
 from pharmacrm.core import imports
 from pharmacrm.core.policy import today
 from pharmacrm.customers.models import Institution
@@ -118,17 +119,6 @@ def _generate_sql() -> str:
             f"1 + floor(random() * %(products)s)::bigint AS prod, 1 + floor(random() * 200)::int AS q, "
             f"500 + floor(random() * 29500)::int AS price, random() AS r FROM generate_series(1, %(n)s) AS s) d "
             f"JOIN bench_ids i ON i.n = d.inst JOIN bench_products p ON p.n = d.prod")
-
-
-def _rolled_back(work: Any) -> float:
-    seconds = 0.0
-    try:
-        with transaction.atomic():
-            seconds = work()
-            raise Rollback
-    except Rollback:
-        pass
-    return seconds
 
 
 # --- refresh ---------------------------------------------------------------------------------------------

@@ -148,13 +148,17 @@ class Matcher:
     # --- products: a small catalogue, indexed in memory ---
 
     def _catalogue(self) -> None:
-        self.product_index: dict[str, set[int]] = defaultdict(set)
+        #: code or approval number → products (authoritative); names → products (narrowed by the specification)
+        self.product_codes: dict[str, set[int]] = defaultdict(set)
+        self.product_names: dict[str, set[int]] = defaultdict(set)
         self.product_spec: dict[int, str] = {}
         for product in Product.objects.all():
-            for text in (product.code, product.approval_number, product.generic_name, product.brand_name,
-                         f"{product.generic_name}{product.strength}", f"{product.brand_name}{product.strength}"):
+            for text in (product.code, product.approval_number):
+                self.product_codes[name_key(text)].add(product.pk)
+            for text in (product.generic_name, product.brand_name, f"{product.generic_name}{product.strength}",
+                         f"{product.brand_name}{product.strength}" if product.brand_name else ""):
                 if text:
-                    self.product_index[name_key(text)].add(product.pk)
+                    self.product_names[name_key(text)].add(product.pk)
             self.product_spec[product.pk] = name_key(f"{product.strength}{product.pack}")
 
     def product(self, name: str, spec: str) -> Match:
@@ -164,16 +168,16 @@ class Matcher:
         return self.products[cache_key]
 
     def _product(self, name: str, spec: str) -> Match:
-        text = name_key(name)
         try:
-            text = name_key(normalize_approval_number(name))
+            code = name_key(normalize_approval_number(name))
         except ValidationError:
-            pass
-        found = self.product_index.get(text, set()) | self.product_index.get(name_key(name + spec), set())
-        if len(found) > 1 and spec:
+            code = name_key(name)
+        found = self.product_codes.get(code, set())
+        if len(found) != 1:
+            found = self.product_names.get(name_key(name), set()) | self.product_names.get(name_key(name + spec), set())
             wanted = name_key(spec)
-            found = {pk for pk in found if wanted and (wanted in self.product_spec[pk] or self.product_spec[pk]
-                                                       .startswith(wanted))} or found
+            if wanted:  # a specification that fits none of them means a product we cannot tell: ask the steward
+                found = {pk for pk in found if wanted in self.product_spec[pk] or self.product_spec[pk] in wanted}
         if len(found) == 1:
             return Match(next(iter(found)))
         label = f"{name} {spec}".strip()

@@ -376,3 +376,15 @@ def test_purchases_api(org: dict[str, Any], market: dict[str, Any], run_now: Any
     assert resolved.status_code == 200 and resolved.json()["status"] == "resolved"
     assert Purchase.objects.filter(institution=market["first"]).count() == 1
     assert steward.post(url, {"institution": market["first"].pk}, content_type="application/json").status_code == 400
+
+
+def test_products_match_by_code_or_by_name_and_specification(org: dict[str, Any], market: dict[str, Any],
+                                                              run_now: Any) -> None:
+    _import(run_now, org["steward"], _csv(
+        _line("上海市第六人民医院", product="阿托伐他汀钙片", spec="20mg×7片/盒"),       # name + full specification
+        _line("上海市第六人民医院", product="立普妥", spec="10mg", batch="B2"),            # brand + strength
+        _line("上海市第六人民医院", product="ATV20", spec="0.02g", batch="B3"),          # the code decides
+        _line("上海市第六人民医院", product="阿托伐他汀钙片", spec="40mg", batch="B4"),   # a strength we do not make
+        _line("上海市第六人民医院", product="阿托伐他汀钙片", spec="", batch="B5")))      # two strengths: ambiguous
+    assert sorted(Purchase.objects.values_list("product__code", flat=True)) == ["ATV10", "ATV20", "ATV20"]
+    assert sorted(FlowMapping.objects.values_list("name", flat=True)) == ["阿托伐他汀钙片", "阿托伐他汀钙片 40mg"]

@@ -403,8 +403,13 @@ class Purchase(models.Model):
 
 class PurchaseMonth(models.Model):
     """What a terminal bought of a product in a month: the sum of its ``Purchase`` rows, kept current by
-    ``sales.purchases`` (incrementally on every write, in full by ``refresh_purchase_months``)."""
+    ``sales.purchases`` (incrementally on every write, in full by ``refresh_purchase_months``).
 
+    Keyed by (terminal, month, product) itself, with no surrogate id: on SQLite the table is WITHOUT ROWID
+    (migration 0004), one B-tree instead of a table plus a unique index — a full refresh writes half as much.
+    """
+
+    pk = models.CompositePrimaryKey("institution", "month", "product")
     institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="+", db_index=False,
                                     verbose_name=_("terminal"))
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+", db_index=False,
@@ -421,8 +426,6 @@ class PurchaseMonth(models.Model):
         verbose_name = _("monthly purchases")
         verbose_name_plural = _("monthly purchases")
         ordering = ["-month", "product_id"]
-        constraints = [models.UniqueConstraint(fields=["institution", "month", "product"],
-                                               name="purchase_month_unique")]
 
     def __str__(self) -> str:
         return f"{self.institution_id} · {self.month} · {self.product_id}"

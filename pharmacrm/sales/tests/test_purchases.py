@@ -392,3 +392,17 @@ def test_products_match_by_code_or_by_name_and_specification(org: dict[str, Any]
         _line("上海市第六人民医院", product="阿托伐他汀钙片", spec="", batch="B5")))      # two strengths: ambiguous
     assert sorted(Purchase.objects.values_list("product__code", flat=True)) == ["ATV10", "ATV20", "ATV20"]
     assert sorted(FlowMapping.objects.values_list("name", flat=True)) == ["阿托伐他汀钙片", "阿托伐他汀钙片 40mg"]
+
+
+def test_refresh_keeps_the_table_definition(org: dict[str, Any]) -> None:
+    """On SQLite a full refresh swaps in a fresh copy of the totals table: it must be the migrated one."""
+    def definition() -> Any:
+        with connection.cursor() as cursor:
+            if connection.vendor != "sqlite":
+                return None
+            return cursor.execute("SELECT sql FROM sqlite_master WHERE name = 'sales_purchasemonth'").fetchone()[0]
+
+    before = definition()
+    purchases.refresh_months()
+    after = definition()
+    assert before is None or " ".join(after.split()) == " ".join(before.split())

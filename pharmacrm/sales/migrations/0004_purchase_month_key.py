@@ -1,10 +1,10 @@
 """Monthly purchase totals are keyed by (terminal, month, product) itself, with no surrogate id.
 
 On SQLite the table becomes WITHOUT ROWID: one B-tree ordered by the key instead of a rowid table plus a
-unique index, so rebuilding all totals writes about half as much (at 47.7M totals a full refresh went
-from 256 s to about 110 s on the bench machine). Django's schema editor would remake a table without that
-clause, so the database side is written here by hand; a later migration that alters this table on SQLite
-must keep it. On PostgreSQL the unique constraint becomes the primary key.
+unique index, so rebuilding all totals writes about half as much. Django's schema editor would remake a
+table without that clause, so the database side is written here by hand; a later migration that alters
+this table on SQLite must keep it, and ``sales.purchases.SQLITE_TABLE`` (the refresh builds a fresh copy
+from it) must follow. On PostgreSQL the unique constraint becomes the primary key.
 """
 
 from django.db import migrations, models

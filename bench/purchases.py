@@ -34,6 +34,7 @@ from django.test import Client, override_settings
 
 from bench.importing import _inline
 from bench.importing import _timed as _rolled_back
+from bench.scenarios import _p95, _q
 from pharmacrm.core import imports
 from pharmacrm.core.policy import today
 from pharmacrm.customers.models import Institution
@@ -44,10 +45,6 @@ from pharmacrm.sales.models import Product, Purchase, PurchaseMonth, month_of
 MONTHS = 36
 INDEX = "purchase_institution_month_idx"
 INDEX_COLUMNS = "institution_id, month, product_id, quantity, amount_fen, purchased_on"
-
-
-def _q(name: str) -> str:
-    return connection.ops.quote_name(name)
 
 
 def ensure_purchases(lines: int) -> int:
@@ -150,11 +147,6 @@ def _tab_sql() -> tuple[str, str]:
     return (f"SELECT month, product_id, quantity, amount_fen, lines FROM {table} "
             f"WHERE institution_id = %s AND month >= %s AND month <= %s",
             f"SELECT MAX(last_purchased_on) FROM {table} WHERE institution_id = %s")
-
-
-def _p95(samples: list[float]) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
 
 
 def _tab(repeat: int) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
@@ -10,13 +12,15 @@ from django.utils.translation import gettext_lazy as _
 from pharmacrm.core.filters import StyledFilterSet
 from pharmacrm.customers.choices import ProductCategory
 from pharmacrm.sales.choices import (
+    MappingKind,
+    MappingStatus,
     OrderStatus,
     PrescriptionClass,
     ProductStatus,
     ReimbursementClass,
     TherapeuticArea,
 )
-from pharmacrm.sales.models import Order, Product
+from pharmacrm.sales.models import FlowMapping, Order, Product
 
 
 class ProductFilter(StyledFilterSet):
@@ -56,3 +60,21 @@ class OrderFilter(StyledFilterSet):
     class Meta:
         model = Order
         fields = ["status", "institution", "ordered_from", "ordered_to"]
+
+
+class FlowMappingFilter(StyledFilterSet):
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=MappingStatus.choices)
+    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=MappingKind.choices)
+    q = django_filters.CharFilter(label=_("Search"), method="search_name", max_length=100)
+
+    class Meta:
+        model = FlowMapping
+        fields = ["status", "kind", "q"]
+
+    def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
+        # the queue page opens on what still waits; the API passes its query (never None) and lists all
+        super().__init__(data if data is not None else {"status": MappingStatus.OPEN}, *args, **kwargs)
+
+    def search_name(self, queryset: Any, name: str, value: str) -> Any:
+        value = value.strip()
+        return queryset.filter(Q(name__icontains=value) | Q(city__icontains=value)) if value else queryset

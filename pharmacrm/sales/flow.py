@@ -384,7 +384,7 @@ class FlowImporter(Importer):
     @staticmethod
     def _amount(outcome: Outcome) -> int:
         try:
-            return yuan_to_fen(outcome.values.get("amount", "").strip() or "x")
+            return yuan_to_fen(outcome.values.get("amount", "").strip())
         except ValidationError as error:
             outcome.error("amount", error.messages[0])
             return 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import django_filters
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,7 +14,6 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from pharmacrm.core.filters import StyledFilterSet
 from pharmacrm.core.forms import StyledFormMixin, add_service_errors
 from pharmacrm.core.generic import ScopedListView, get_visible_or_404
 from pharmacrm.core.policy import today
@@ -23,6 +21,7 @@ from pharmacrm.customers.models import Institution
 from pharmacrm.customers.search import search_institutions
 from pharmacrm.sales import flow, purchases
 from pharmacrm.sales.choices import MappingKind, MappingStatus
+from pharmacrm.sales.filters import FlowMappingFilter
 from pharmacrm.sales.models import FlowMapping, FlowPendingRow, Product, month_of
 
 
@@ -46,23 +45,6 @@ def institution_purchases(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # --- the mapping queue ------------------------------------------------------------------------------------
-
-
-class FlowMappingFilter(StyledFilterSet):
-    status = django_filters.ChoiceFilter(label=gettext_lazy("Status"), choices=MappingStatus.choices)
-    kind = django_filters.ChoiceFilter(label=gettext_lazy("Kind"), choices=MappingKind.choices)
-    q = django_filters.CharFilter(label=gettext_lazy("Search"), method="search_name", max_length=100)
-
-    class Meta:
-        model = FlowMapping
-        fields = ["status", "kind", "q"]
-
-    def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
-        super().__init__(data if data is not None else {"status": MappingStatus.OPEN}, *args, **kwargs)  # what waits
-
-    def search_name(self, queryset: Any, name: str, value: str) -> Any:
-        value = value.strip()
-        return queryset.filter(Q(name__icontains=value) | Q(city__icontains=value)) if value else queryset
 
 
 class FlowMappingListView(ScopedListView):

@@ -49,7 +49,7 @@ from pharmacrm.core.querysets import allow_bulk_writes
 from pharmacrm.core.uploads import store_file
 from pharmacrm.core.workflow import TransitionNotAllowed, advance
 from pharmacrm.customers.choices import ConsentPurpose
-from pharmacrm.customers.models import Affiliation, Consent, Contact, Institution
+from pharmacrm.customers.models import Consent, Contact, Institution
 from pharmacrm.org.scope import authorize
 from pharmacrm.sales.models import Product
 from pharmacrm.samples.choices import MovementKind, ReconciliationStatus, TransferKind, TransferStatus
@@ -356,11 +356,6 @@ def used_allowance(contact: Contact, product: Product, on: datetime.datetime) ->
                                        disbursed_at__lt=on + period).aggregate(total=Sum("quantity"))["total"] or 0
 
 
-def _works_at(contact: Contact, institution: Institution) -> bool:
-    return contact.institution_id == institution.pk or Affiliation.objects.current().filter(
-        contact=contact, institution=institution).exists()
-
-
 def disburse(*, actor: Any, contact: Contact, lot: SampleLot, quantity: int, place: str,
              signature: bytes | str | None, institution: Institution | None = None,
              disbursed_at: datetime.datetime | None = None, notes: str = "") -> Disbursement:
@@ -382,8 +377,8 @@ def disburse(*, actor: Any, contact: Contact, lot: SampleLot, quantity: int, pla
     def refuse(field: str, message: str) -> None:
         errors.setdefault(field, []).append(message)
 
-    if not _works_at(contact, institution) or not Institution.objects.visible_to(actor).filter(
-            pk=institution.pk).exists():
+    works_there = Contact.objects.filter(pk=contact.pk).working_at(institution).exists()
+    if not works_there or not Institution.objects.visible_to(actor).filter(pk=institution.pk).exists():
         refuse("institution", _("%(name)s does not work at this institution.") % {"name": contact.name})
     try:
         _check_quantity(quantity)

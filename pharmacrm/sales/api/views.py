@@ -22,15 +22,13 @@ from pharmacrm.sales import flow, orders, purchases, services
 from pharmacrm.sales.choices import (
     DosageForm,
     InvoiceKind,
-    MappingKind,
-    MappingStatus,
     PrescriptionClass,
     ProductStatus,
     PurchaseSource,
     ReimbursementClass,
     TherapeuticArea,
 )
-from pharmacrm.sales.filters import OrderFilter, ProductFilter
+from pharmacrm.sales.filters import FlowMappingFilter, OrderFilter, ProductFilter
 from pharmacrm.sales.models import (
     CreditLimit,
     FlowMapping,
@@ -469,15 +467,6 @@ class FlowMappingSerializer(serializers.ModelSerializer):
 class ResolveInputSerializer(serializers.Serializer):
     institution = serializers.PrimaryKeyRelatedField(queryset=Institution.objects.all(), required=False)
     product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all(), required=False)
-
-
-class FlowMappingFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=MappingStatus.choices)
-    kind = django_filters.ChoiceFilter(choices=MappingKind.choices)
-
-    class Meta:
-        model = FlowMapping
-        fields = ["status", "kind"]
 
 
 class FlowMappingViewSet(ScopedModelViewSet):

@@ -7,6 +7,7 @@ Money is whole fen (``core.money``). A product names the licence category a buye
 
 from __future__ import annotations
 
+import datetime
 from typing import Any, Self
 
 from django.conf import settings
@@ -407,6 +408,8 @@ class PurchaseMonth(models.Model):
 
     Keyed by (terminal, month, product) itself, with no surrogate id: on SQLite the table is WITHOUT ROWID
     (migration 0004), one B-tree instead of a table plus a unique index — a full refresh writes half as much.
+    The last purchase is kept as a day of ``month`` (migration 0005): a quarter fewer bytes a row than a
+    date that repeats the month, and a number is cheaper to take the largest of than a date's text.
     """
 
     pk = models.CompositePrimaryKey("institution", "month", "product")
@@ -418,7 +421,7 @@ class PurchaseMonth(models.Model):
     quantity = models.BigIntegerField(_("quantity"))
     amount_fen = models.BigIntegerField(_("amount"))
     lines = models.PositiveIntegerField(_("purchases"))
-    last_purchased_on = models.DateField(_("last purchase"))
+    last_day = models.PositiveSmallIntegerField(_("last purchase day"), help_text=_("Day of the month, 1–31."))
 
     objects = PurchaseQuerySet.as_manager()
 
@@ -433,6 +436,10 @@ class PurchaseMonth(models.Model):
     @property
     def amount(self) -> Any:
         return fen_to_yuan(self.amount_fen)
+
+    @property
+    def last_purchased_on(self) -> datetime.date:
+        return datetime.date(self.month // 100, self.month % 100, self.last_day)
 
 
 # --- distributor flow data ---------------------------------------------------------------------------------

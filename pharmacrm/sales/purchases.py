@@ -23,14 +23,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Max
 
 from pharmacrm.sales.choices import PurchaseSource
 from pharmacrm.sales.models import Purchase, PurchaseMonth, Shipment, month_of
 
 PURCHASE_COLUMNS = ("institution_id", "product_id", "purchased_on", "month", "quantity", "amount_fen", "source",
                     "distributor_id", "batch_number", "import_job_id", "shipment_line_id", "line_key")
-MONTH_COLUMNS = ("institution_id", "month", "product_id", "quantity", "amount_fen", "lines", "last_purchased_on")
+MONTH_COLUMNS = ("institution_id", "month", "product_id", "quantity", "amount_fen", "lines", "last_day")
 
 
 def line_key(*parts: Any) -> int:
@@ -66,12 +65,11 @@ def _insert_sql(table: str, columns: Sequence[str]) -> str:
 
 def _upsert_sql() -> str:
     table = _q(PurchaseMonth._meta.db_table)
-    later = (f"CASE WHEN excluded.last_purchased_on > {table}.last_purchased_on "
-             f"THEN excluded.last_purchased_on ELSE {table}.last_purchased_on END")
+    later = f"CASE WHEN excluded.last_day > {table}.last_day THEN excluded.last_day ELSE {table}.last_day END"
     added = ", ".join(f"{_q(column)} = {table}.{_q(column)} + excluded.{_q(column)}"
                       for column in ("quantity", "amount_fen", "lines"))
     return (f"{_insert_sql(PurchaseMonth._meta.db_table, MONTH_COLUMNS)} "
-            f"ON CONFLICT (institution_id, month, product_id) DO UPDATE SET {added}, last_purchased_on = {later}")
+            f"ON CONFLICT (institution_id, month, product_id) DO UPDATE SET {added}, last_day = {later}")
 
 
 def existing_keys(keys: Iterable[int]) -> set[int]:
@@ -93,7 +91,7 @@ def add(facts: Sequence[Fact]) -> int:
     if not facts:
         return 0
     date = connection.ops.adapt_datefield_value
-    rows, months = [], defaultdict(lambda: [0, 0, 0, None])
+    rows, months = [], defaultdict(lambda: [0, 0, 0, 0])
     for fact in facts:
         month = month_of(fact.purchased_on)
         rows.append((fact.institution_id, fact.product_id, date(fact.purchased_on), month, fact.quantity,
@@ -103,12 +101,10 @@ def add(facts: Sequence[Fact]) -> int:
         total[0] += fact.quantity
         total[1] += fact.amount_fen
         total[2] += 1
-        if total[3] is None or fact.purchased_on > total[3]:
-            total[3] = fact.purchased_on
+        total[3] = max(total[3], fact.purchased_on.day)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.executemany(_insert_sql(Purchase._meta.db_table, PURCHASE_COLUMNS), rows)
-        cursor.executemany(_upsert_sql(), [(*key, quantity, amount, lines, date(last))
-                                           for key, (quantity, amount, lines, last) in months.items()])
+        cursor.executemany(_upsert_sql(), [(*key, *total) for key, total in months.items()])
     return len(rows)
 
 
@@ -131,7 +127,10 @@ def _large_cache() -> Iterator[None]:
             cursor.execute(f"PRAGMA cache_size = {int(usual):d}")
 
 
-#: the totals table as migration 0004 creates it on SQLite; a full refresh fills a fresh copy and swaps it in
+#: a purchase's day of the month (dates are ISO text on SQLite)
+DAY_OF = {"sqlite": "CAST(substr(purchased_on, 9, 2) AS INTEGER)", "postgresql": "EXTRACT(DAY FROM purchased_on)"}
+
+#: the totals table as migration 0005 creates it on SQLite; a full refresh fills a fresh copy and swaps it in
 #: (writing into the emptied table reuses freed pages out of order and took twice as long).
 #: ``test_refresh_keeps_the_table_definition`` fails when a migration changes the table and this is not kept up.
 SQLITE_TABLE = """CREATE TABLE "{name}" (
@@ -141,18 +140,25 @@ SQLITE_TABLE = """CREATE TABLE "{name}" (
         "quantity" bigint NOT NULL,
         "amount_fen" bigint NOT NULL,
         "lines" integer unsigned NOT NULL CHECK ("lines" >= 0),
-        "last_purchased_on" date NOT NULL,
+        "last_day" smallint unsigned NOT NULL CHECK ("last_day" >= 0),
         PRIMARY KEY ("institution_id", "month", "product_id")
     ) WITHOUT ROWID"""
 
 
 def refresh_months() -> int:
-    """Rebuild every monthly total from the facts (one set-based statement); returns the number of rows."""
+    """Rebuild every monthly total from the facts (one set-based statement); returns the number of rows.
+
+    Called outside a transaction (as ``refresh_purchase_months`` does), SQLite skips the per-row
+    foreign-key lookups while it copies: every key comes from a purchase, whose keys were checked when it
+    was written and whose terminal and product cannot be deleted (PROTECT) — about a fifth of the copy's
+    time. Inside a transaction SQLite cannot switch them off and checks as usual.
+    """
     table, facts = _q(PurchaseMonth._meta.db_table), _q(Purchase._meta.db_table)
     columns = ", ".join(map(_q, MONTH_COLUMNS))
     select = (f"SELECT institution_id, month, product_id, SUM(quantity), SUM(amount_fen), COUNT(*), "  # noqa: S608
-              f"MAX(purchased_on) FROM {facts} GROUP BY institution_id, month, product_id")
-    with _large_cache(), transaction.atomic(), connection.cursor() as cursor:
+              f"MAX({DAY_OF[connection.vendor]}) FROM {facts} GROUP BY institution_id, month, product_id")
+    with (connection.constraint_checks_disabled(), _large_cache(), transaction.atomic(),
+          connection.cursor() as cursor):
         if connection.vendor == "postgresql":
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # TRUNCATE refuses while deferred FK checks are pending
             cursor.execute(f"TRUNCATE {table}")
@@ -247,8 +253,8 @@ def profile(institution_id: int, *, until: int, months: int = 24) -> Profile:
     first = add_months(until, -(months - 1))
     rows = list(PurchaseMonth._base_manager.filter(institution_id=institution_id, month__gte=first, month__lte=until)
                 .values_list("month", "product_id", "quantity", "amount_fen", "lines"))
-    last = PurchaseMonth._base_manager.filter(institution_id=institution_id).aggregate(
-        last=Max("last_purchased_on"))["last"]
+    last = (PurchaseMonth._base_manager.filter(institution_id=institution_id).order_by("-month", "-last_day")
+            .only("month", "last_day").first())
     recent_from = add_months(until, -11)
     by_month: dict[int, int] = defaultdict(int)
     products: dict[int, dict[str, Any]] = {}
@@ -270,4 +276,5 @@ def profile(institution_id: int, *, until: int, months: int = 24) -> Profile:
     return Profile(months=[add_months(first, step) for step in range(months)], by_month=dict(by_month),
                    products=sorted(products.values(), key=lambda entry: -entry["amount_fen"]),
                    amount_12=amount_12, amount_prev_12=amount_prev_12, lines_12=lines_12,
-                   active_months_12=len(active), last_purchased_on=last)
+                   active_months_12=len(active),
+                   last_purchased_on=last.last_purchased_on if last else None)

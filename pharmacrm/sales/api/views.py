@@ -392,6 +392,8 @@ class PurchaseSerializer(serializers.ModelSerializer):
 
 
 class PurchaseMonthSerializer(serializers.ModelSerializer):
+    last_purchased_on = serializers.DateField(read_only=True)
+
     class Meta:
         model = PurchaseMonth
         fields = ["institution", "product", "month", "quantity", "amount_fen", "lines", "last_purchased_on"]

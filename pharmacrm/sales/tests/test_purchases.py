@@ -10,7 +10,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.test import Client
 
 from conftest import DEMO_PASSWORD
@@ -248,20 +248,22 @@ def test_refresh_rebuilds_exactly_the_incremental_totals(org: dict[str, Any], ma
     _import(run_now, org["steward"], _csv(
         _line("上海市第六人民医院"), _line("上海市第六人民医院", day=last_month, quantity="4", amount="115.20"),
         _line("上海市第一人民医院", uscc="123100004250061179", product="ATV10", spec=""),
-        _line("上海市第六人民医院", quantity="-1", amount="-28.80")))
+        _line("上海市第六人民医院", quantity="-1", amount="-28.80"),
+        _line("上海市第六人民医院", day=DAY.replace(day=1), quantity="2", amount="57.60")))
+    assert PurchaseMonth.objects.get(institution=market["sixth"], month=month_of(DAY)).last_purchased_on == DAY
     incremental = set(PurchaseMonth.objects.values_list("institution_id", "product_id", "month", "quantity",
-                                                        "amount_fen", "lines", "last_purchased_on"))
+                                                        "amount_fen", "lines", "last_day"))
     assert len(incremental) == 3
     PurchaseMonth._base_manager.filter(month=month_of(DAY)).update(quantity=999)  # drifted totals
     call_command("refresh_purchase_months", stdout=io.StringIO())
     assert set(PurchaseMonth.objects.values_list("institution_id", "product_id", "month", "quantity", "amount_fen",
-                                                 "lines", "last_purchased_on")) == incremental
+                                                 "lines", "last_day")) == incremental
     assert purchases.refresh_months() == 3
     if connection.vendor == "sqlite":  # the refresh's large page cache does not outlive it
         with connection.cursor() as cursor:
             assert cursor.execute("PRAGMA cache_size").fetchone()[0] == -20000
     assert set(PurchaseMonth.objects.values_list("institution_id", "product_id", "month", "quantity", "amount_fen",
-                                                 "lines", "last_purchased_on")) == incremental
+                                                 "lines", "last_day")) == incremental
 
 
 def test_profile_reports_volume_growth_frequency_and_recency(org: dict[str, Any], market: dict[str, Any]) -> None:
@@ -406,3 +408,23 @@ def test_refresh_keeps_the_table_definition(org: dict[str, Any]) -> None:
     purchases.refresh_months()
     after = definition()
     assert before is None or " ".join(after.split()) == " ".join(before.split())
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_refresh_outside_a_transaction_rebuilds_and_leaves_key_checks_on(org: dict[str, Any],
+                                                                         market: dict[str, Any]) -> None:
+    """As the management command runs it: committed, key checks skipped for the copy on SQLite and back on after."""
+    facts = [purchases.Fact(institution_id=market["sixth"].pk, product_id=market["atorva20"].pk, purchased_on=day,
+                            quantity=2, amount_fen=576, source=PurchaseSource.FLOW, line_key=purchases.line_key("n", day))
+             for day in (DAY, DAY - datetime.timedelta(days=40))]
+    purchases.add(facts)
+    incremental = set(PurchaseMonth.objects.values_list("institution_id", "month", "quantity", "last_day"))
+    PurchaseMonth._base_manager.update(quantity=999)
+    assert purchases.refresh_months() == 2
+    assert set(PurchaseMonth.objects.values_list("institution_id", "month", "quantity", "last_day")) == incremental
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            assert cursor.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        with pytest.raises(IntegrityError):  # a total for a terminal that does not exist is still refused
+            PurchaseMonth._base_manager.create(institution_id=10**9, month=month_of(DAY), product=market["atorva20"],
+                                               quantity=1, amount_fen=1, lines=1, last_day=DAY.day)

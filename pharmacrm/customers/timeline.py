@@ -1,11 +1,12 @@
-"""One timeline per customer, and the buttons other modules put on its page.
+"""One timeline per customer and one per contact, and the buttons other modules put on the customer page.
 
-Later modules (visits, orders, cases) add their events through ``register`` and their buttons
-("New order") through ``register_action``; this module contributes master-data events (created,
-reviewed, changes, licences).
+Later modules (visits, orders, cases) add their events through ``register`` (customer) and
+``register_contact`` (contact) and their buttons ("New order") through ``register_action``; this module
+contributes master-data events (created, reviewed, changes, licences).
 
-A provider is ``provider(institution, user, limit) -> Iterable[TimelineItem]``; it must
-return only what ``user`` may see. The page merges all providers newest first.
+A provider is ``provider(institution, user, limit) -> Iterable[TimelineItem]`` (``provider(contact, user,
+limit)`` for a contact); it must return only what ``user`` may see. The page merges all providers newest
+first.
 """
 
 from __future__ import annotations
@@ -42,11 +43,29 @@ def register(provider: Provider) -> Provider:
     return provider
 
 
-def items_for(institution: Any, user: Any, limit: int = 50) -> list[TimelineItem]:
+_contact_providers: list[Provider] = []
+
+
+def register_contact(provider: Provider) -> Provider:
+    """Add a provider of a contact's events (usable as a decorator); twice is a no-op."""
+    if provider not in _contact_providers:
+        _contact_providers.append(provider)
+    return provider
+
+
+def _merged(providers: list[Provider], subject: Any, user: Any, limit: int) -> list[TimelineItem]:
     collected: list[TimelineItem] = []
-    for provider in _providers:
-        collected.extend(provider(institution, user, limit))
+    for provider in providers:
+        collected.extend(provider(subject, user, limit))
     return sorted(collected, key=lambda item: item.when, reverse=True)[:limit]
+
+
+def items_for(institution: Any, user: Any, limit: int = 50) -> list[TimelineItem]:
+    return _merged(_providers, institution, user, limit)
+
+
+def contact_items_for(contact: Any, user: Any, limit: int = 50) -> list[TimelineItem]:
+    return _merged(_contact_providers, contact, user, limit)
 
 
 _ICONS = {AuditAction.CREATE: "bi-plus-circle", AuditAction.UPDATE: "bi-pencil",

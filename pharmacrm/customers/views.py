@@ -384,6 +384,7 @@ class ContactDetailView(ScopedDetailView):
             consents=contact.consents.all(),
             affiliations=contact.affiliations.select_related("institution"),
             consent_form=ConsentForm(), withdraw_form=WithdrawForm(),
+            timeline=timeline.contact_items_for(contact, user),
         )
         return context
 

@@ -41,6 +41,7 @@ class MovementFilter(StyledFilterSet):
 class DisbursementFilter(StyledFilterSet):
     institution = django_filters.NumberFilter(label=_("Institution"), field_name="institution_id",
                                               widget=forms.HiddenInput)
+    contact = django_filters.NumberFilter(label=_("Recipient"), field_name="contact_id", widget=forms.HiddenInput)
     disbursed_from = django_filters.DateFilter(label=_("From"), field_name="disbursed_at", lookup_expr="date__gte",
                                                widget=DATE)
     disbursed_to = django_filters.DateFilter(label=_("Until"), field_name="disbursed_at", lookup_expr="date__lte",
@@ -48,4 +49,4 @@ class DisbursementFilter(StyledFilterSet):
 
     class Meta:
         model = Disbursement
-        fields = ["institution", "disbursed_from", "disbursed_to"]
+        fields = ["institution", "contact", "disbursed_from", "disbursed_to"]

@@ -39,6 +39,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F, Q, Sum
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -50,6 +51,7 @@ from pharmacrm.core.uploads import store_file
 from pharmacrm.core.workflow import TransitionNotAllowed, advance
 from pharmacrm.customers.choices import ConsentPurpose
 from pharmacrm.customers.models import Consent, Contact, Institution
+from pharmacrm.org.models import User
 from pharmacrm.org.scope import authorize
 from pharmacrm.sales.models import Product
 from pharmacrm.samples.choices import MovementKind, ReconciliationStatus, TransferKind, TransferStatus
@@ -509,6 +511,35 @@ def reconciliation_due_on(holder: Any) -> datetime.date | None:
     if last is None:
         return policy.today() if StockBalance.objects.filter(holder=holder, quantity__gt=0).exists() else None
     return last + datetime.timedelta(days=int(policy.get("samples.reconciliation_interval_days")))
+
+
+def send_count_reminders(on: datetime.date | None = None) -> int:
+    """Remind each rep holding samples when their stock count falls due and every 7 days while it is
+    overdue, their manager too once it is overdue; returns reps reminded.
+
+    A rep whose count awaits approval is not reminded (the manager already has it). Stateless: the day
+    decides, so running twice a day sends twice and a missed morning skips that day's reminder.
+    """
+    on = on or policy.today()
+    holders = (StockBalance.objects.filter(quantity__gt=0, holder__is_active=True).values_list("holder", flat=True)
+               .distinct())
+    waiting = set(Reconciliation.objects.filter(status=ReconciliationStatus.SUBMITTED).values_list("holder", flat=True))
+    sent = 0
+    for holder in User.objects.filter(pk__in=holders).exclude(pk__in=waiting).select_related("team__manager"):
+        due = reconciliation_due_on(holder)
+        if due is None or due > on or (on - due).days % 7:
+            continue
+        url = reverse("samples:reconciliation_create")
+        if due == on:
+            notify(holder, _("Your sample stock count is due today."), url=url)
+        else:
+            late = _("Sample stock count overdue since %(date)s.") % {"date": due.isoformat()}
+            notify(holder, late, url=url)
+            manager = holder.team.manager if holder.team_id else None
+            if manager is not None and manager.pk != holder.pk and manager.is_active:
+                notify(manager, f"{holder.get_full_name()}: {late}", url=reverse("samples:reconciliation_list"))
+        sent += 1
+    return sent
 
 
 def _decidable(actor: Any, reconciliation: Reconciliation) -> Reconciliation:

@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import close_old_connections
 
 from pharmacrm.core import policy
-from pharmacrm.core.models import AuditEntry, StoredFile
+from pharmacrm.core.models import AuditEntry, Notification, StoredFile
 from pharmacrm.core.policy import today
 from pharmacrm.core.workflow import TransitionNotAllowed
 from pharmacrm.customers import services as customers
@@ -242,6 +242,30 @@ def test_the_next_count_is_due_an_interval_after_the_last_approved_one(org: dict
     policy.set_value(actor=org["admin"], key="samples.reconciliation_interval_days", value=30,
                      effective_from=today(), reason="月度盘点")
     assert services.reconciliation_due_on(rep) == today() + datetime.timedelta(days=30)
+
+
+def test_reps_are_reminded_when_their_count_falls_due_and_weekly_while_overdue(org: dict[str, Any],
+                                                                             world: dict[str, Any]) -> None:
+    rep, manager = world["rep"], org["manager_east"]
+
+    def reminded(on: datetime.date) -> list[tuple[str, str]]:
+        before = Notification.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        services.send_count_reminders(on)
+        return sorted((row.recipient.username, row.title) for row in Notification.objects.filter(id__gt=before))
+
+    due = today()  # rep_east holds stock and never counted: due today
+    assert reminded(due) == [(rep.username, "您的样品盘点今天到期。")]
+    assert reminded(due + datetime.timedelta(days=3)) == []
+    late = "自 %s 起样品盘点已逾期。" % due.isoformat()
+    assert reminded(due + datetime.timedelta(days=14)) == [(manager.username, f"{rep.get_full_name()}: {late}"),
+                                                           (rep.username, late)]
+    reconciliation = services.submit_reconciliation(actor=rep, counts=[{"lot": world["lot"], "counted": 20}])
+    assert reminded(due + datetime.timedelta(days=21)) == []  # counted, waiting for the manager
+    services.approve_reconciliation(actor=manager, reconciliation=reconciliation)
+    assert reminded(due + datetime.timedelta(days=21)) == []
+    assert reminded(due + datetime.timedelta(days=90)) == [(rep.username, "您的样品盘点今天到期。")]
+    services.return_stock(actor=rep, lot=world["lot"], quantity=20, reason="离职交回")
+    assert reminded(due + datetime.timedelta(days=90)) == []  # holds nothing: nothing to count
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -48,6 +48,20 @@ def test_pages_render_for_the_rep(client: Any, org: dict[str, Any], world: dict[
         _page(client, url, 403)
 
 
+def test_the_recipient_s_page_lists_the_samples_they_received(client: Any, org: dict[str, Any],
+                                                               world: dict[str, Any]) -> None:
+    disbursement = give(world, 2)
+    contact_page = world["doctor"].get_absolute_url()
+    login(client, world["rep"])
+    page = _page(client, contact_page)
+    assert disbursement.get_absolute_url() in page and "阿托伐他汀钙片 × 2" in page
+    filtered = _page(client, f"/samples/disbursements/?contact={world['doctor'].pk}")
+    assert disbursement.get_absolute_url() in filtered
+    assert disbursement.get_absolute_url() not in _page(client, f"/samples/disbursements/?contact={org['admin'].pk + 999}")
+    login(client, org["steward"])  # sees the contact, not the samples
+    assert disbursement.get_absolute_url() not in _page(client, contact_page)
+
+
 def test_other_reps_and_roles_are_refused(client: Any, org: dict[str, Any], world: dict[str, Any]) -> None:
     disbursement = give(world, 1)
     transfer = StockTransfer.objects.get()

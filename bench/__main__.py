@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     if lines and (not args.only or any(part in "purchases" for part in args.only)):
         from bench import purchases
 
-        print(f"\n{'purchases (rolled back)':<44}{'rows':>10}{'ORM/app':>10}{'raw':>10}{'ratio':>8}{'rows/s':>10}")
+        print(f"\n{'purchases (imports rolled back)':<44}{'rows':>10}{'ORM/app':>10}{'raw':>10}{'ratio':>8}{'rows/s':>10}")
         for result in purchases.run(lines, args.flow_rows, repeat=args.repeat):
             purchase_results.append(result)
             if "orm_median_ms" in result:

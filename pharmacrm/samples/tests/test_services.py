@@ -256,7 +256,7 @@ def test_reps_are_reminded_when_their_count_falls_due_and_weekly_while_overdue(o
     due = today()  # rep_east holds stock and never counted: due today
     assert reminded(due) == [(rep.username, "您的样品盘点今天到期。")]
     assert reminded(due + datetime.timedelta(days=3)) == []
-    late = "自 %s 起样品盘点已逾期。" % due.isoformat()
+    late = f"自 {due.isoformat()} 起样品盘点已逾期。"
     assert reminded(due + datetime.timedelta(days=14)) == [(manager.username, f"{rep.get_full_name()}: {late}"),
                                                            (rep.username, late)]
     reconciliation = services.submit_reconciliation(actor=rep, counts=[{"lot": world["lot"], "counted": 20}])

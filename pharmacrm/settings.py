@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "pharmacrm.customers",
     "pharmacrm.sales",
     "pharmacrm.samples",
+    "pharmacrm.grading",
 ]
 
 MIDDLEWARE = [

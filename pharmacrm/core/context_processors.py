@@ -25,6 +25,8 @@ def navigation(user: Any, awaiting_approval_count: int = 0) -> list[dict[str, An
         items.append({"label": _("Orders"), "url": reverse("sales:order_list"), "icon": "cart"})
     if user.has_perm("samples.view_stockbalance"):
         items.append({"label": _("Samples"), "url": reverse("samples:inventory"), "icon": "box2-heart"})
+    if user.has_perm("grading.view_classification"):
+        items.append({"label": _("Grading"), "url": reverse("grading:overview"), "icon": "bar-chart-steps"})
     if user.has_perm("sales.view_product"):
         items.append({"label": _("Products"), "url": reverse("sales:product_list"), "icon": "capsule"})
     if user.has_perm("customers.steward_institution"):

@@ -27,6 +27,7 @@ from pharmacrm.customers.choices import (
     ReviewStatus,
 )
 from pharmacrm.customers.models import ChangeRequest, Contact, Institution, Licence, Tag
+from pharmacrm.grading.choices import DepthClass, Grade, SizeClass, TenureClass
 from pharmacrm.org.models import Division, DivisionLevel
 from pharmacrm.org.roles import Role
 
@@ -97,11 +98,21 @@ class InstitutionFilter(StyledFilterSet):
     tag = django_filters.ModelChoiceFilter(label=_("Tag"), queryset=Tag.objects.all(), field_name="tags")
     province = django_filters.CharFilter(label=_("Province code"), field_name="province_code", max_length=6,
                                          widget=django_filters.widgets.forms.HiddenInput)
+    # the classes of the last grading run (grading module)
+    grade = django_filters.ChoiceFilter(label=_("Grade"), choices=Grade.choices, method="in_class")
+    size = django_filters.ChoiceFilter(label=_("Size"), choices=SizeClass.choices, method="in_class")
+    depth = django_filters.ChoiceFilter(label=_("Cooperation depth"), choices=DepthClass.choices, method="in_class")
+    tenure = django_filters.ChoiceFilter(label=_("Tenure"), choices=TenureClass.choices, method="in_class")
 
     class Meta:
         model = Institution
         fields = ["q", "kind", "hospital_grade", "status", "qualification", "review", "region", "owner", "tag",
-                  "province"]
+                  "province", "grade", "size", "depth", "tenure"]
+
+    def in_class(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        from pharmacrm.grading.models import Classification  # grading builds on customers
+
+        return queryset.filter(pk__in=Classification.objects.filter(**{name: value}).values("institution_id"))
 
     def search_text(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return search.search_institutions(queryset, value, getattr(self.request, "user", None))

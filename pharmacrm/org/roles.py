@@ -90,6 +90,12 @@ SAMPLE_APPROVING = SAMPLE_READ | {"samples.approve_reconciliation"}
 SAMPLE_HEAD_OFFICE = SAMPLE_READ | {"samples.add_samplelot", "samples.change_samplelot", "samples.dispatch_samples",
                                     "samples.add_stocktransfer", "samples.add_stockmovement",
                                     "samples.change_stockbalance"}
+#: grades and what decided them (amounts in the explanation only with PURCHASE_READ), for every role
+GRADING_READ = {"grading.view_classification", "grading.view_gradechange", "grading.view_ruleversion",
+                "grading.view_gradingrun", "grading.view_strategy"}
+#: marketing drafts and previews rule changes, runs the grading and keeps the strategy table (seed 000 二.3)
+GRADING_UPKEEP = GRADING_READ | {"grading.add_ruleversion", "grading.change_ruleversion", "grading.run_grading",
+                                 "grading.change_strategy"}
 #: what a field role does to the customers it owns: keep them current, add contacts, licences and consents;
 #: reveal the personal data of its own contacts (audited) to call them
 CUSTOMER_FIELD_WORK = CUSTOMER_READ | {"customers.add_institution", "customers.change_institution",
@@ -103,25 +109,28 @@ CUSTOMER_STEWARDSHIP = CUSTOMER_FIELD_WORK | {"customers.delete_institution", "c
 
 #: model permissions per role: "app_label.codename" (checked by services via authorize())
 ROLE_PERMISSIONS: dict[str, set[str]] = {
-    Role.REP: CUSTOMER_FIELD_WORK | ORDER_TAKING | PURCHASE_READ | SAMPLE_HOLDING,
+    Role.REP: CUSTOMER_FIELD_WORK | ORDER_TAKING | PURCHASE_READ | SAMPLE_HOLDING | GRADING_READ,
     # academic reps cover the same hospitals for medical information; they do not create customers
-    Role.ACADEMIC_REP: CUSTOMER_READ | SAMPLE_HOLDING | {"customers.change_contact", "customers.add_contact",
-                                                         "customers.view_contact_personal_data"},
-    Role.MANAGER: CUSTOMER_FIELD_WORK | ORDER_CONFIRMING | TEAM_LEADING | PURCHASE_READ | SAMPLE_APPROVING,
-    Role.REGIONAL_MANAGER: CUSTOMER_FIELD_WORK | ORDER_CONFIRMING | TEAM_LEADING | PURCHASE_READ | SAMPLE_APPROVING,
-    Role.STEWARD: CUSTOMER_STEWARDSHIP | FLOW_STEWARDSHIP,
-    Role.KEY_ACCOUNT: CUSTOMER_READ | ORDER_READ | PURCHASE_READ | {"customers.view_contact_personal_data"},
-    Role.MARKETING: CUSTOMER_READ | CATALOGUE_UPKEEP | PURCHASE_READ | SAMPLE_HEAD_OFFICE | {"customers.export_institution"},
-    Role.LEGAL: set(CUSTOMER_READ),
-    Role.FINANCE: CUSTOMER_READ | ORDER_FINANCE | PURCHASE_READ,
-    Role.COMPLIANCE: CUSTOMER_READ | ORDER_READ | SAMPLE_READ | {
+    Role.ACADEMIC_REP: CUSTOMER_READ | SAMPLE_HOLDING | GRADING_READ | {
+        "customers.change_contact", "customers.add_contact", "customers.view_contact_personal_data"},
+    Role.MANAGER: CUSTOMER_FIELD_WORK | ORDER_CONFIRMING | TEAM_LEADING | PURCHASE_READ | SAMPLE_APPROVING
+    | GRADING_READ,
+    Role.REGIONAL_MANAGER: CUSTOMER_FIELD_WORK | ORDER_CONFIRMING | TEAM_LEADING | PURCHASE_READ | SAMPLE_APPROVING
+    | GRADING_READ,
+    Role.STEWARD: CUSTOMER_STEWARDSHIP | FLOW_STEWARDSHIP | GRADING_READ,
+    Role.KEY_ACCOUNT: CUSTOMER_READ | ORDER_READ | PURCHASE_READ | GRADING_READ | {"customers.view_contact_personal_data"},
+    Role.MARKETING: CUSTOMER_READ | CATALOGUE_UPKEEP | PURCHASE_READ | SAMPLE_HEAD_OFFICE | GRADING_UPKEEP
+    | {"customers.export_institution"},
+    Role.LEGAL: CUSTOMER_READ | GRADING_READ,
+    Role.FINANCE: CUSTOMER_READ | ORDER_FINANCE | PURCHASE_READ | GRADING_READ,
+    Role.COMPLIANCE: CUSTOMER_READ | ORDER_READ | SAMPLE_READ | GRADING_READ | {
         "customers.export_institution", "customers.view_contact_personal_data", "core.view_auditentry",
         "core.export_auditentry", "org.view_user"},
-    Role.PHARMACOVIGILANCE: set(CUSTOMER_READ),
-    Role.LEADER: CUSTOMER_READ | ORDER_READ | PURCHASE_READ | SAMPLE_READ | {
+    Role.PHARMACOVIGILANCE: CUSTOMER_READ | GRADING_READ,
+    Role.LEADER: CUSTOMER_READ | ORDER_READ | PURCHASE_READ | SAMPLE_READ | GRADING_READ | {
         "customers.export_institution", "org.view_accountrequest", "org.view_user"},
     Role.ADMIN: CUSTOMER_STEWARDSHIP | CATALOGUE_UPKEEP | ORDER_CONFIRMING | ORDER_FINANCE | FLOW_STEWARDSHIP
-    | SAMPLE_HEAD_OFFICE | SAMPLE_APPROVING | {
+    | SAMPLE_HEAD_OFFICE | SAMPLE_APPROVING | GRADING_UPKEEP | {
         "core.view_auditentry", "core.export_auditentry", "core.change_policyvalue", "core.change_calendarday",
         "org.add_accountrequest", "org.view_accountrequest", "org.approve_accountrequest", "org.change_user",
         "org.view_user"},

@@ -1,0 +1,96 @@
+"""Why a customer has its classes, in words: each class with the inputs, thresholds and rule version behind it.
+
+Everything comes from the stored ``Classification`` row and the parameters of the versions it names, so the
+page says what the run decided, not what today's rules would say. Amounts are shown only to users who may
+see purchases (academic reps see the classes, not the money: DOMAIN.md 2.1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from pharmacrm.core.money import fen_to_yuan
+from pharmacrm.grading import rules
+from pharmacrm.grading.choices import DepthClass, Grade, SizeClass, TenureClass
+from pharmacrm.grading.models import Classification, RuleVersion
+
+
+@dataclass
+class Line:
+    dimension: str
+    klass: str
+    label: str
+    because: str
+    version: RuleVersion
+
+
+def _yuan(fen: int, money: bool) -> str:
+    return f"¥{fen_to_yuan(fen):,.2f}" if money else "¥…"
+
+
+def _params(version: RuleVersion) -> dict[str, int]:
+    return {**rules.defaults(version.dimension), **version.parameters}
+
+
+def explain(row: Classification, *, money: bool) -> list[Line]:
+    """One line per dimension: "优质: volume ¥1.8M (p90), growth +22%, 11 purchases in 12 months, credit A →
+    score 84.0 ≥ 75 (grade v3)"."""
+    lines = []
+    size = _params(row.size_rule)
+    threshold = {SizeClass.LARGE: ("≥", size["large_min_yuan"]), SizeClass.MEDIUM: ("≥", size["medium_min_yuan"]),
+                 SizeClass.SMALL: ("<", size["medium_min_yuan"])}[row.size]
+    lines.append(Line("size", row.size, SizeClass(row.size).label, _("last 12 months %(amount)s %(op)s ¥%(limit)s") % {
+        "amount": _yuan(row.amount_12_fen, money), "op": threshold[0], "limit": f"{threshold[1]:,}"}, row.size_rule))
+
+    tenure = _params(row.tenure_rule)
+    if row.cooperation_since is None:
+        because = _("no first cooperation on file and no purchase")
+    else:
+        because = _("cooperating since %(date)s%(source)s: %(years).1f years "
+                    "(long-term > %(long)s, medium-term ≥ %(medium)s)") % {
+            "date": row.cooperation_since.isoformat(), "years": row.tenure_years or 0,
+            "source": _(" (first purchase)") if row.since_first_purchase else "",
+            "long": tenure["long_over_years"], "medium": tenure["medium_from_years"]}
+    lines.append(Line("tenure", row.tenure, TenureClass(row.tenure).label, because, row.tenure_rule))
+
+    depth = _params(row.depth_rule)
+    if row.depth == DepthClass.TO_DEVELOP:
+        because = _("no purchases in the last 12 months")
+    elif row.share is None:
+        because = _("annual purchases in our categories unknown: add them to the customer's purchase profile")
+    else:
+        because = _("our share %(share).1f%% of %(total)s a year (core from %(core)s%%)") % {
+            "share": row.share * 100, "total": _yuan(row.category_total_fen or 0, money),
+            "core": depth["core_share_percent"]}
+    lines.append(Line("depth", row.depth, DepthClass(row.depth).label, because, row.depth_rule))
+
+    grade = _params(row.grade_rule)
+    growth = _("no previous year") if row.growth is None else f"{row.growth * 100:+.0f}%"
+    cut = {Grade.PREMIUM: f"≥ {grade['premium_min']}", Grade.GENERAL: f"≥ {grade['general_min']}",
+           Grade.POTENTIAL: f"< {grade['general_min']}"}[row.grade]
+    lines.append(Line("grade", row.grade, Grade(row.grade).label, _(
+        "volume %(amount)s (p%(percentile).0f), growth %(growth)s, %(lines)s purchases in 12 months, "
+        "credit %(credit)s → score %(score).1f %(cut)s") % {
+        "amount": _yuan(row.amount_12_fen, money), "percentile": row.volume_percentile, "growth": growth,
+        "lines": row.lines_12, "credit": row.credit, "score": row.grade_score, "cut": cut}, row.grade_rule))
+
+    ka = _params(row.ka_rule)
+    candidate = (_("candidate no. %(rank)s") % {"rank": row.ka_rank} if row.ka_rank else _("not a candidate"))
+    lines.append(Line("key_account", "candidate" if row.ka_rank else "", candidate, _(
+        "score %(score).1f (candidates: the top %(top)s from %(minimum)s)") % {
+        "score": row.ka_score, "top": ka["top_n"], "minimum": ka["min_score"]}, row.ka_rule))
+    return lines
+
+
+def components(row: Classification) -> list[dict[str, Any]]:
+    """The grade's weighted components: score, weight and the points each adds."""
+    grade = _params(row.grade_rule)
+    weights = {name: grade[f"w_{name}"] for name in ("volume", "growth", "frequency", "recency", "tenure", "credit")}
+    total = sum(weights.values()) or 1
+    labels = {"volume": _("Purchase volume"), "growth": _("Growth"), "frequency": _("Purchase frequency"),
+              "recency": _("Recency"), "tenure": _("Tenure"), "credit": _("Credit status")}
+    return [{"label": labels[name], "score": getattr(row, f"s_{name}"), "weight": weight,
+             "points": round(getattr(row, f"s_{name}") * weight / total, 1)} for name, weight in weights.items()]

@@ -1,0 +1,153 @@
+"""Grading rules and runs: draft a version, preview it, submit it for leadership's approval, run the grading.
+
+A rule change goes draft → previewed → submitted (an approval request for leadership, core.approvals) →
+published or rejected. A published version takes effect from its effective date in the next run;
+it is never edited — the next change is the next version.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from pharmacrm.core import policy
+from pharmacrm.core.approvals import register_handler, request_approval
+from pharmacrm.core.audit import audited_create, audited_update
+from pharmacrm.core.models import ApprovalRequest, AuditAction
+from pharmacrm.core.notifications import notify
+from pharmacrm.core.workflow import TransitionNotAllowed
+from pharmacrm.grading import engine, rules
+from pharmacrm.grading.choices import Dimension, RunKind, VersionStatus
+from pharmacrm.grading.models import GradingRun, RuleVersion, Strategy
+from pharmacrm.org.roles import Role
+from pharmacrm.org.scope import authorize
+
+APPROVAL_KIND = "grading.rules"
+
+
+def register_approval() -> None:
+    register_handler(APPROVAL_KIND, on_approved=on_approved, on_rejected=on_rejected)
+
+
+def _check_date(effective_from: Any) -> datetime.date:
+    if not isinstance(effective_from, datetime.date):
+        raise ValidationError({"effective_from": _("Enter a valid date.")})
+    if effective_from < policy.today():
+        raise ValidationError({"effective_from": _("A rule cannot take effect in the past.")})
+    return effective_from
+
+
+def draft_version(*, actor: Any, dimension: str, parameters: dict[str, Any], effective_from: datetime.date,
+                  note: str = "") -> RuleVersion:
+    """A new draft of ``dimension``'s rules (every parameter checked; the next version number)."""
+    authorize(actor, "grading.add_ruleversion")
+    if dimension not in Dimension.values:
+        raise ValidationError({"dimension": _("Unknown dimension.")})
+    values = rules.validate(dimension, parameters)
+    effective_from = _check_date(effective_from)
+    with transaction.atomic():
+        last = (RuleVersion.objects.select_for_update().filter(dimension=dimension)
+                .aggregate(number=Max("number"))["number"]) or 0
+        return audited_create(RuleVersion, actor=actor, dimension=dimension, number=last + 1,
+                              effective_from=effective_from, parameters=values, note=(note or "").strip()[:500],
+                              created_by=actor)
+
+
+def _draft(version: RuleVersion) -> RuleVersion:
+    locked = RuleVersion.objects.select_for_update().get(pk=version.pk)
+    if locked.status != VersionStatus.DRAFT:
+        raise TransitionNotAllowed(_("Only a draft can be changed."))
+    return locked
+
+
+def update_draft(*, actor: Any, version: RuleVersion, parameters: dict[str, Any], effective_from: datetime.date,
+                 note: str = "", expected_version: int | None = None) -> RuleVersion:
+    """Change a draft; its preview no longer holds and is dropped."""
+    authorize(actor, "grading.change_ruleversion")
+    values = rules.validate(version.dimension, parameters)
+    effective_from = _check_date(effective_from)
+    with transaction.atomic():
+        locked = _draft(version)
+        return audited_update(locked, actor=actor, expected_version=expected_version, changes={
+            "parameters": values, "effective_from": effective_from, "note": (note or "").strip()[:500],
+            "preview": None})
+
+
+def preview_version(*, actor: Any, version: RuleVersion) -> RuleVersion:
+    """Count what the draft would change (``engine.preview``) and keep the result on the draft."""
+    authorize(actor, "grading.change_ruleversion")
+    try:
+        result = engine.preview(version)
+    except LookupError as error:
+        raise ValidationError({"__all__": str(error)}) from error
+    with transaction.atomic():
+        locked = _draft(version)
+        RuleVersion.objects.filter(pk=locked.pk).update_derived(preview=result)
+    version.refresh_from_db()
+    return version
+
+
+def submit_version(*, actor: Any, version: RuleVersion) -> RuleVersion:
+    """Ask leadership to approve a previewed draft (marketing publishes with leadership's approval)."""
+    authorize(actor, "grading.change_ruleversion")
+    with transaction.atomic():
+        locked = _draft(version)
+        if locked.preview is None:
+            raise ValidationError({"__all__": _("Preview the draft first: approvers decide on what it changes.")})
+        approval = request_approval(actor=actor, subject=locked, kind=APPROVAL_KIND, roles=[Role.LEADER],
+                                    title=_("Grading rules: %(version)s") % {"version": locked})
+        return audited_update(locked, actor=actor, action=AuditAction.TRANSITION,
+                              changes={"status": VersionStatus.PENDING, "approval": approval})
+
+
+def on_approved(approval: ApprovalRequest, actor: Any) -> None:
+    version = RuleVersion.objects.select_for_update().get(pk=approval.subject_id)
+    audited_update(version, actor=actor, action=AuditAction.TRANSITION,
+                   changes={"status": VersionStatus.PUBLISHED, "published_at": timezone.now()})
+    if version.created_by is not None:
+        notify(version.created_by, _("%(version)s published; in force from %(date)s.")
+               % {"version": version, "date": version.effective_from.isoformat()}, url=version.get_absolute_url())
+
+
+def on_rejected(approval: ApprovalRequest, actor: Any) -> None:
+    version = RuleVersion.objects.select_for_update().get(pk=approval.subject_id)
+    audited_update(version, actor=actor, action=AuditAction.TRANSITION, changes={"status": VersionStatus.REJECTED})
+    if version.created_by is not None:
+        notify(version.created_by, _("%(version)s was not approved.") % {"version": version},
+               url=version.get_absolute_url())
+
+
+# --- runs ----------------------------------------------------------------------------------------------
+
+
+def start_run(*, actor: Any | None, kind: str = RunKind.ON_DEMAND, as_of: datetime.date | None = None) -> GradingRun:
+    """Open a run (the job computes it: ``execute``). On demand needs the right; the nightly job has no actor."""
+    if actor is not None:
+        authorize(actor, "grading.run_grading")
+    elif kind != RunKind.NIGHTLY:
+        raise PermissionDenied(_("Only the nightly job runs without a user."))
+    as_of = as_of or policy.today()
+    engine.in_force(as_of)  # refuse early when a dimension has no rules in force
+    return audited_create(GradingRun, actor=actor, kind=kind, as_of=as_of, started_by=actor)
+
+
+def execute(run: GradingRun) -> GradingRun:
+    return engine.run(run=run)
+
+
+def update_strategy(*, actor: Any, strategy: Strategy, changes: dict[str, Any],
+                    expected_version: int | None = None) -> Strategy:
+    authorize(actor, "grading.change_strategy")
+    allowed = {"visit_every_days", "contacts_per_month", "service_package", "content_cadence"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationError({field: _("This field cannot be changed.") for field in sorted(unknown)})
+    with transaction.atomic():
+        locked = Strategy.objects.select_for_update().get(pk=strategy.pk)
+        return audited_update(locked, actor=actor, changes=changes, expected_version=expected_version)

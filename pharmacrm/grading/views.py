@@ -1,0 +1,262 @@
+"""Grading pages: the distribution of customers by class, class changes, rule versions (draft, preview, submit)
+and on-demand runs. Thin: every action is a ``grading.services`` call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
+from django.views.decorators.http import require_POST
+
+from pharmacrm.core import policy
+from pharmacrm.core.audit import StaleVersion
+from pharmacrm.core.filters import StyledFilterSet
+from pharmacrm.core.forms import StyledFormMixin, add_service_errors
+from pharmacrm.core.generic import ScopedDetailView, ScopedListView, get_visible_or_404
+from pharmacrm.core.workflow import TransitionNotAllowed
+from pharmacrm.customers.models import Institution
+from pharmacrm.grading import engine, explain, rules, services, tasks
+from pharmacrm.grading.choices import CLASSES, ChangeReason, Dimension, VersionStatus
+from pharmacrm.grading.models import Classification, GradeChange, GradingRun, RuleVersion, Strategy
+
+REFUSALS = (ValidationError, TransitionNotAllowed, StaleVersion)
+
+
+def _require(request: HttpRequest, permission: str) -> None:
+    if not request.user.has_perm(permission):
+        raise PermissionDenied
+
+
+def _label(dimension: str, value: str) -> str:
+    if dimension == Dimension.KEY_ACCOUNT:
+        return _("Candidate") if value else _("Not a candidate")
+    choices = CLASSES.get(dimension)
+    return str(choices(value).label) if choices and value in choices.values else value
+
+
+@login_required
+def overview(request: HttpRequest) -> HttpResponse:
+    """How the customers the user may see fall into each class, the rules in force, the last runs."""
+    _require(request, "grading.view_classification")
+    visible = Classification.objects.visible_to(request.user)
+    total = visible.count()
+    dimensions = []
+    for dimension, choices in CLASSES.items():
+        column = engine.CLASS_COLUMNS[dimension]
+        counts = dict(visible.order_by().values_list(column).annotate(n=Count("pk")))
+        bars = [{"value": value, "label": label, "count": counts.get(value, 0),
+                 "percent": round(100 * counts.get(value, 0) / total, 1) if total else 0}
+                for value, label in choices.choices]
+        strategies = {row.klass: row for row in Strategy.objects.filter(dimension=dimension)}
+        for bar in bars:
+            bar["strategy"] = strategies.get(bar["value"])
+        dimensions.append({"value": dimension, "label": Dimension(dimension).label, "bars": bars})
+    runs = GradingRun.objects.visible_to(request.user)[:5]
+    try:
+        in_force = list(engine.in_force(policy.today()).values())
+    except LookupError:
+        in_force = []
+    return render(request, "grading/overview.html", {
+        "total": total, "dimensions": dimensions, "runs": runs, "in_force": in_force,
+        "candidates": visible.filter(ka_rank__isnull=False).count(),
+        "can_run": request.user.has_perm("grading.run_grading")})
+
+
+@login_required
+@require_POST
+def run_start(request: HttpRequest) -> HttpResponse:
+    _require(request, "grading.run_grading")
+    try:
+        run = services.start_run(actor=request.user)
+    except LookupError as error:
+        messages.error(request, str(error))
+        return redirect("grading:overview")
+    transaction.on_commit(lambda: tasks.run_grading(run.pk))
+    messages.success(request, _("Grading run #%(run)s started: the pages show its result when it is done.")
+                     % {"run": run.pk})
+    return redirect("grading:overview")
+
+
+# --- class changes -------------------------------------------------------------------------------------
+
+
+class ChangeFilter(StyledFilterSet):
+    run = django_filters.NumberFilter(label=_l("Run"), field_name="run_id")
+    dimension = django_filters.ChoiceFilter(label=_l("Dimension"), choices=Dimension.choices)
+    reason = django_filters.ChoiceFilter(label=_l("Reason"), choices=ChangeReason.choices)
+    changed_from = django_filters.DateFilter(label=_l("From"), field_name="changed_on", lookup_expr="gte",
+                                             widget=forms.DateInput(attrs={"type": "date"}))
+
+    class Meta:
+        model = GradeChange
+        fields = ["run", "dimension", "reason", "changed_from"]
+
+
+class ChangeListView(ScopedListView):
+    """Every class that changed for the customers the user may see, newest first (movements over time)."""
+
+    model = GradeChange
+    permission_required = "grading.view_gradechange"
+    template_name = "grading/change_list.html"
+    filterset_class = ChangeFilter
+    select_related = ("institution", "new_rule")
+    sort_options = {"-id": ("-id",), "id": ("id",)}
+    export_columns = ((_l("Date"), "changed_on"), (_l("Customer"), "institution.name"),
+                      (_l("Dimension"), "get_dimension_display"), (_l("From"), "old"), (_l("To"), "new"),
+                      (_l("Reason"), "get_reason_display"))
+    export_permission = "customers.export_institution"
+    export_name = "grade-changes"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        for row in context["rows"]:
+            row.old_label, row.new_label = _label(row.dimension, row.old), _label(row.dimension, row.new)
+        return context
+
+
+# --- rule versions -------------------------------------------------------------------------------------
+
+
+class RuleListView(ScopedListView):
+    model = RuleVersion
+    permission_required = "grading.view_ruleversion"
+    template_name = "grading/rule_list.html"
+    select_related = ("created_by",)
+    sort_options = {"dimension": ("dimension", "-number"), "-id": ("-id",)}
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["dimensions"] = Dimension.choices
+        context["can_draft"] = self.request.user.has_perm("grading.add_ruleversion")
+        return context
+
+
+def _parameter_rows(version: RuleVersion) -> list[dict[str, Any]]:
+    values = {**rules.defaults(version.dimension), **version.parameters}
+    return [{"label": parameter.label, "help": parameter.help_text, "value": values[parameter.name]}
+            for parameter in rules.SCHEMA[version.dimension]]
+
+
+class RuleDetailView(ScopedDetailView):
+    model = RuleVersion
+    permission_required = "grading.view_ruleversion"
+    template_name = "grading/rule_detail.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        version = context["object"]
+        moves = []
+        for move in (version.preview or {}).get("moves", []):
+            moves.append({**move, "old_label": _label(version.dimension, move["old"]),
+                          "new_label": _label(version.dimension, move["new"])})
+        context.update(parameters=_parameter_rows(version), moves=moves,
+                       is_draft=version.status == VersionStatus.DRAFT,
+                       can_change=self.request.user.has_perm("grading.change_ruleversion"))
+        return context
+
+
+class VersionForm(StyledFormMixin, forms.Form):
+    effective_from = forms.DateField(label=_l("Effective from"), widget=forms.DateInput(attrs={"type": "date"}))
+    note = forms.CharField(label=_l("What changes and why"), max_length=500, required=False,
+                           widget=forms.Textarea(attrs={"rows": 2}))
+
+
+def _version_page(request: HttpRequest, dimension: str, version: RuleVersion | None) -> HttpResponse:
+    source = version.parameters if version else (engine.in_force(policy.today())[dimension].parameters)
+    data = request.POST if request.method == "POST" else None
+    meta = VersionForm(data, initial={"effective_from": version.effective_from if version else policy.today(),
+                                      "note": version.note if version else ""})
+    parameters = rules.parameter_form(dimension, data=data, initial={**rules.defaults(dimension), **source})
+    if request.method == "POST" and meta.is_valid() and parameters.is_valid():
+        try:
+            fields = {"actor": request.user, "parameters": parameters.cleaned_data,
+                      "effective_from": meta.cleaned_data["effective_from"], "note": meta.cleaned_data["note"]}
+            if version is None:
+                version = services.draft_version(dimension=dimension, **fields)
+            else:
+                version = services.update_draft(version=version, expected_version=version.version, **fields)
+            messages.success(request, _("Draft saved. Preview it to see what it would change."))
+            return redirect(version.get_absolute_url())
+        except REFUSALS as error:
+            add_service_errors(meta if "effective_from" in getattr(error, "error_dict", {}) else parameters, error)
+    return render(request, "grading/rule_form.html", {
+        "dimension": Dimension(dimension), "version": version, "meta": meta, "parameters": parameters},
+        status=400 if (meta.errors or parameters.errors) else 200)
+
+
+@login_required
+def rule_create(request: HttpRequest, dimension: str) -> HttpResponse:
+    _require(request, "grading.add_ruleversion")
+    if dimension not in Dimension.values:
+        raise PermissionDenied
+    return _version_page(request, dimension, None)
+
+
+@login_required
+def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    version = get_visible_or_404(RuleVersion, request.user, pk=pk)
+    _require(request, "grading.change_ruleversion")
+    if version.status != VersionStatus.DRAFT:
+        messages.error(request, _("Only a draft can be changed."))
+        return redirect(version.get_absolute_url())
+    return _version_page(request, version.dimension, version)
+
+
+def _act(request: HttpRequest, pk: int, service: Any, done: str) -> HttpResponse:
+    version = get_visible_or_404(RuleVersion, request.user, pk=pk)
+    try:
+        service(actor=request.user, version=version)
+        messages.success(request, done)
+    except PermissionDenied:
+        raise
+    except REFUSALS as error:
+        for message in getattr(error, "messages", None) or [str(error)]:
+            messages.error(request, message)
+    return redirect(version.get_absolute_url())
+
+
+@login_required
+@require_POST
+def rule_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    return _act(request, pk, services.preview_version, _("Preview updated."))
+
+
+@login_required
+@require_POST
+def rule_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _act(request, pk, services.submit_version, _("Sent to leadership for approval."))
+
+
+# --- the customer page's grading tab --------------------------------------------------------------------
+
+
+@login_required
+def institution_tab(request: HttpRequest, pk: int) -> HttpResponse:
+    """The classes of one customer and why (loaded when the tab is opened)."""
+    _require(request, "grading.view_classification")
+    institution = get_visible_or_404(Institution, request.user, pk=pk)
+    row = (Classification.objects.select_related("run", "size_rule", "tenure_rule", "depth_rule", "grade_rule",
+                                                 "ka_rule").filter(institution=institution).first())
+    context: dict[str, Any] = {"institution": institution, "row": row}
+    if row is not None:
+        money = request.user.has_perm("sales.view_purchase")
+        context.update(lines=explain.explain(row, money=money), components=explain.components(row),
+                       changes=GradeChange.objects.filter(institution=institution).select_related("new_rule")[:20],
+                       strategies=list(Strategy.objects.filter(
+                           dimension__in=["grade", "depth", "size"], klass__in=[row.grade, row.depth, row.size])))
+        for change in context["changes"]:
+            change.old_label, change.new_label = _label(change.dimension, change.old), _label(change.dimension,
+                                                                                              change.new)
+        context["strategies"] = [strategy for strategy in context["strategies"]
+                                 if getattr(row, strategy.dimension) == strategy.klass]
+    return render(request, "grading/_institution_tab.html", context)

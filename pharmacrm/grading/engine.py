@@ -108,18 +108,24 @@ def _inputs_sql() -> str:
     """  # noqa: S608
 
 
-def _classify_sql(source: str) -> str:
-    """Stage 2 over ``source`` (a table with ``INPUT_COLUMNS``): every column of ``RESULT_COLUMNS``."""
+def _classify_sql(source: str, *, stored_percentile: bool = False, ranked: bool = True) -> str:
+    """Stage 2 over ``source`` (a table with ``INPUT_COLUMNS``): every column of ``RESULT_COLUMNS``.
+
+    A preview reads the last run's rows, whose volume percentile no rule changes (``stored_percentile``),
+    and ranks key-account candidates only when it previews that dimension (``ranked``): each window is a
+    sort of every customer.
+    """
     clamp = DIALECT[connection.vendor]["clamp"].format
     month_index = "(({0} / 100) * 12 + {0} %% 100)".format
     influence = " ".join(f"WHEN i.hospital_grade = '{grade}' THEN %(ka_influence_{grade})s"
                          for grade in rules.INFLUENCE_GRADES)
     influence += " " + " ".join(f"WHEN i.kind = '{kind}' THEN %(ka_influence_{kind})s" for kind in rules.INFLUENCE_KINDS)
     inputs = ", ".join(f"s.{column}" for column in INPUT_COLUMNS)
+    percentile = ("s.volume_percentile" if stored_percentile else
+                  "CASE WHEN s.amount_12_fen > 0 THEN 100.0 * CUME_DIST() OVER "
+                  "(PARTITION BY s.amount_12_fen > 0 ORDER BY s.amount_12_fen) ELSE 0.0 END")
     scores = f"""
-        CASE WHEN s.amount_12_fen > 0
-             THEN 100.0 * CUME_DIST() OVER (PARTITION BY s.amount_12_fen > 0 ORDER BY s.amount_12_fen) ELSE 0.0 END
-            AS volume_percentile,
+        {percentile} AS volume_percentile,
         CASE WHEN s.amount_prev_12_fen > 0
              THEN {clamp("((s.amount_12_fen - s.amount_prev_12_fen) * 100.0 / s.amount_prev_12_fen "
                          "- %(grade_growth_zero_percent)s) * 100.0 "
@@ -159,7 +165,8 @@ def _classify_sql(source: str) -> str:
                %(rule_size)s AS size_rule_id, %(rule_tenure)s AS tenure_rule_id, %(rule_depth)s AS depth_rule_id,
                %(rule_grade)s AS grade_rule_id, %(rule_key_account)s AS ka_rule_id
         FROM (
-            SELECT scored.*, ROW_NUMBER() OVER (ORDER BY ka_score DESC, institution_id) AS ka_order
+            SELECT scored.*, {"ROW_NUMBER() OVER (ORDER BY ka_score DESC, institution_id)" if ranked else "CAST(NULL AS BIGINT)"}
+                AS ka_order
             FROM (
                 SELECT components.*, {grade_score} AS grade_score, {ka_score} AS ka_score
                 FROM (SELECT {inputs}, {scores}
@@ -219,22 +226,30 @@ def _temp(cursor: Any, name: str, select: str, params: dict[str, Any]) -> None:
     cursor.execute(f"CREATE TEMPORARY TABLE {name} AS {select}", params)
 
 
+#: the customers whose classes changed: one pass over the new classes, so history reads only these rows
+DIFF_SQL = """SELECT n.institution_id, {columns},
+        CASE WHEN o.ka_rank IS NULL THEN '' ELSE 'candidate' END AS old_key_account,
+        CASE WHEN n.ka_rank IS NULL THEN '' ELSE 'candidate' END AS new_key_account
+    FROM grading_result n JOIN grading_classification o ON o.institution_id = n.institution_id
+    WHERE {changed} OR (o.ka_rank IS NULL) <> (n.ka_rank IS NULL)"""
+
+
+def _diff_sql() -> str:
+    columns = ", ".join(f"o.{column} AS old_{column}, n.{column} AS new_{column}" for column in CLASS_COLUMNS.values())
+    rules_ = ", ".join(f"o.{column} AS old_{column}, n.{column} AS new_{column}" for column in RULE_COLUMNS.values())
+    changed = " OR ".join(f"o.{column} <> n.{column}" for column in CLASS_COLUMNS.values())
+    return DIFF_SQL.format(columns=f"{columns}, {rules_}", changed=changed)
+
+
 def _changes_sql() -> str:
-    """Stage 3's history: one row per changed class (and per customer entering or leaving the candidates)."""
+    """Stage 3's history from the diff: one row per changed class (and per customer entering or leaving the
+    key-account candidates); the reason is the rules when the dimension's version changed, else the data."""
     selects = []
-    for dimension, column in CLASS_COLUMNS.items():
-        rule = RULE_COLUMNS[dimension]
-        selects.append(f"""SELECT n.institution_id, '{dimension}', o.{column}, n.{column},
-            CASE WHEN o.{rule} <> n.{rule} THEN 'rules' ELSE 'data' END, o.{rule}, n.{rule}
-            FROM grading_result n JOIN grading_classification o ON o.institution_id = n.institution_id
-            WHERE o.{column} <> n.{column}""")  # noqa: S608 - column names from this module
-    rule = RULE_COLUMNS[Dimension.KEY_ACCOUNT]
-    selects.append(f"""SELECT n.institution_id, 'key_account',
-            CASE WHEN o.ka_rank IS NULL THEN '' ELSE 'candidate' END,
-            CASE WHEN n.ka_rank IS NULL THEN '' ELSE 'candidate' END,
-            CASE WHEN o.{rule} <> n.{rule} THEN 'rules' ELSE 'data' END, o.{rule}, n.{rule}
-            FROM grading_result n JOIN grading_classification o ON o.institution_id = n.institution_id
-            WHERE (o.ka_rank IS NULL) <> (n.ka_rank IS NULL)""")  # noqa: S608 - column names from this module
+    for dimension, rule in RULE_COLUMNS.items():
+        column = CLASS_COLUMNS.get(dimension, "key_account")
+        selects.append(f"""SELECT institution_id, '{dimension}', old_{column}, new_{column},
+            CASE WHEN old_{rule} <> new_{rule} THEN 'rules' ELSE 'data' END, old_{rule}, new_{rule}
+            FROM grading_diff WHERE old_{column} <> new_{column}""")  # noqa: S608 - names from this module
     return " UNION ALL ".join(selects)
 
 
@@ -248,20 +263,23 @@ def run(*, run: GradingRun) -> GradingRun:
             _temp(cursor, "grading_input", _inputs_sql(), params)
             _temp(cursor, "grading_result", _classify_sql("grading_input"), params)
             with transaction.atomic():
+                _temp(cursor, "grading_diff", _diff_sql(), {})
                 cursor.execute(f"""INSERT INTO grading_gradechange (institution_id, dimension, old, new, reason,
                     old_rule_id, new_rule_id, run_id, changed_on)
                     SELECT c.*, %(run)s, %(as_of)s FROM ({_changes_sql()}) c""", {**params, "run": run.pk})  # noqa: S608
                 changes = cursor.rowcount
                 cursor.execute("DELETE FROM grading_classification")
-                cursor.execute(f"""INSERT INTO grading_classification ({columns}, run_id, as_of)
-                    SELECT {columns}, %(run)s, %(as_of)s FROM grading_result""", {**params, "run": run.pk})  # noqa: S608
+                # in key order, so the rows are appended rather than inserted all over the table
+                replace = (f"INSERT INTO grading_classification ({columns}, run_id, as_of) "  # noqa: S608
+                           f"SELECT {columns}, %(run)s, %(as_of)s FROM grading_result ORDER BY institution_id")
+                cursor.execute(replace, {**params, "run": run.pk})
                 customers = cursor.rowcount
                 _notify_owners(run)
                 with allow_bulk_writes():
                     GradingRun.objects.filter(pk=run.pk).update(
                         status=RunStatus.DONE, finished_at=timezone.now(), customers=customers, changes=changes,
                         rules={dimension: version.number for dimension, version in versions.items()})
-            for name in ("grading_input", "grading_result"):
+            for name in ("grading_input", "grading_result", "grading_diff"):
                 cursor.execute(f"DROP TABLE IF EXISTS {name}")
     except Exception as error:
         with allow_bulk_writes():
@@ -310,23 +328,25 @@ def preview(version: RuleVersion) -> dict[str, Any]:
         column = CLASS_COLUMNS[version.dimension]
         old_expr, new_expr = f"o.{column}", f"n.{column}"
     moves: dict[tuple[str, str], Move] = {}
+    classify = _classify_sql("grading_classification", stored_percentile=True,
+                             ranked=version.dimension == Dimension.KEY_ACCOUNT)
     with connection.cursor() as cursor:
-        _temp(cursor, "grading_result", _classify_sql("grading_classification"), params)
-        cursor.execute(f"""SELECT old, new, COUNT(*) FROM (SELECT {old_expr} AS old, {new_expr} AS new
-            FROM grading_result n JOIN grading_classification o ON o.institution_id = n.institution_id) m
-            GROUP BY old, new""")  # noqa: S608
+        _temp(cursor, "grading_result", classify, params)
+        moved = (f"SELECT {old_expr} AS old, {new_expr} AS new, n.institution_id "  # noqa: S608 - names from here
+                 "FROM grading_result n JOIN grading_classification o ON o.institution_id = n.institution_id")
+        _temp(cursor, "grading_moves", moved, {})
+        cursor.execute("SELECT old, new, COUNT(*) FROM grading_moves GROUP BY old, new")
         for old, new, count in cursor.fetchall():
             moves[(old, new)] = Move(old, new, count, [])
-        cursor.execute(f"""SELECT old, new, institution_id, name FROM (
-            SELECT {old_expr} AS old, {new_expr} AS new, n.institution_id, i.name,
-                   ROW_NUMBER() OVER (PARTITION BY {old_expr}, {new_expr} ORDER BY n.institution_id) AS k
-            FROM grading_result n JOIN grading_classification o ON o.institution_id = n.institution_id
-            JOIN customers_institution i ON i.id = n.institution_id
-            WHERE {old_expr} <> {new_expr}) m WHERE k <= %(samples)s ORDER BY old, new, institution_id""",  # noqa: S608
-                       {"samples": PREVIEW_SAMPLES})
+        cursor.execute("""SELECT old, new, institution_id, name FROM (
+            SELECT m.old, m.new, m.institution_id, i.name,
+                   ROW_NUMBER() OVER (PARTITION BY m.old, m.new ORDER BY m.institution_id) AS k
+            FROM grading_moves m JOIN customers_institution i ON i.id = m.institution_id WHERE m.old <> m.new) s
+            WHERE k <= %(samples)s ORDER BY old, new, institution_id""", {"samples": PREVIEW_SAMPLES})
         for old, new, pk, name in cursor.fetchall():
             moves[(old, new)].samples.append({"id": pk, "name": name})
-        cursor.execute("DROP TABLE IF EXISTS grading_result")
+        for name in ("grading_result", "grading_moves"):
+            cursor.execute(f"DROP TABLE IF EXISTS {name}")
     ordered = sorted(moves.values(), key=lambda move: (move.old == move.new, -move.count))
     return {"run": last_run.pk, "as_of": last_run.as_of.isoformat(), "dimension": version.dimension,
             "customers": sum(move.count for move in ordered),

@@ -135,7 +135,8 @@ class Classification(models.Model):
 
     institution = models.OneToOneField(Institution, on_delete=models.CASCADE, primary_key=True, related_name="+",
                                        verbose_name=_("customer"))
-    run = models.ForeignKey(GradingRun, on_delete=models.PROTECT, related_name="+", verbose_name=_("run"))
+    run = models.ForeignKey(GradingRun, on_delete=models.PROTECT, related_name="+", db_index=False,
+                            verbose_name=_("run"))
     as_of = models.DateField(_("as of"))
     # inputs
     amount_12_fen = models.BigIntegerField(_("purchases, last 12 months"))
@@ -157,19 +158,19 @@ class Classification(models.Model):
     s_credit = models.FloatField(_("credit score"))
     s_influence = models.FloatField(_("influence score"))
     # classes
-    size = models.CharField(_("size"), max_length=16, choices=SizeClass.choices, db_index=True)
-    tenure = models.CharField(_("tenure"), max_length=16, choices=TenureClass.choices, db_index=True)
-    depth = models.CharField(_("cooperation depth"), max_length=16, choices=DepthClass.choices, db_index=True)
-    grade = models.CharField(_("grade"), max_length=16, choices=Grade.choices, db_index=True)
+    size = models.CharField(_("size"), max_length=16, choices=SizeClass.choices)
+    tenure = models.CharField(_("tenure"), max_length=16, choices=TenureClass.choices)
+    depth = models.CharField(_("cooperation depth"), max_length=16, choices=DepthClass.choices)
+    grade = models.CharField(_("grade"), max_length=16, choices=Grade.choices)
     grade_score = models.FloatField(_("grade score"))
     ka_score = models.FloatField(_("key-account score"))
-    ka_rank = models.PositiveIntegerField(_("key-account candidate rank"), null=True, blank=True, db_index=True)
-    # rule versions
-    size_rule = models.ForeignKey(RuleVersion, on_delete=models.PROTECT, related_name="+")
-    tenure_rule = models.ForeignKey(RuleVersion, on_delete=models.PROTECT, related_name="+")
-    depth_rule = models.ForeignKey(RuleVersion, on_delete=models.PROTECT, related_name="+")
-    grade_rule = models.ForeignKey(RuleVersion, on_delete=models.PROTECT, related_name="+")
-    ka_rule = models.ForeignKey(RuleVersion, on_delete=models.PROTECT, related_name="+")
+    ka_rank = models.PositiveIntegerField(_("key-account candidate rank"), null=True, blank=True)
+    # rule versions (never deleted: no index needed behind PROTECT)
+    size_rule = models.ForeignKey(RuleVersion, on_delete=models.PROTECT, related_name="+", db_index=False)
+    tenure_rule = models.ForeignKey(RuleVersion, on_delete=models.PROTECT, related_name="+", db_index=False)
+    depth_rule = models.ForeignKey(RuleVersion, on_delete=models.PROTECT, related_name="+", db_index=False)
+    grade_rule = models.ForeignKey(RuleVersion, on_delete=models.PROTECT, related_name="+", db_index=False)
+    ka_rule = models.ForeignKey(RuleVersion, on_delete=models.PROTECT, related_name="+", db_index=False)
 
     objects = ClassificationQuerySet.as_manager()
 
@@ -177,6 +178,10 @@ class Classification(models.Model):
         verbose_name = _("classification")
         verbose_name_plural = _("classifications")
         ordering = ["-grade_score"]
+        # one row per customer, rewritten by every run: only the candidate list gets an index (a partial one);
+        # counts by class read the whole table once, a class filter joins on the primary key
+        indexes = [models.Index(fields=["ka_rank"], condition=models.Q(ka_rank__isnull=False),
+                                name="classification_ka_rank_idx")]
 
     def __str__(self) -> str:
         return f"{self.institution_id} · {self.grade}"
@@ -215,14 +220,15 @@ class GradeChange(models.Model):
 
     institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="+", db_index=False,
                                     verbose_name=_("customer"))
-    run = models.ForeignKey(GradingRun, on_delete=models.PROTECT, related_name="+", verbose_name=_("run"))
+    run = models.ForeignKey(GradingRun, on_delete=models.PROTECT, related_name="+", db_index=False,
+                            verbose_name=_("run"))
     changed_on = models.DateField(_("date"))
     dimension = models.CharField(_("dimension"), max_length=16, choices=Dimension.choices)
     old = models.CharField(_("from"), max_length=16)
     new = models.CharField(_("to"), max_length=16)
     reason = models.CharField(_("reason"), max_length=8, choices=ChangeReason.choices)
-    old_rule = models.ForeignKey(RuleVersion, on_delete=models.PROTECT, related_name="+", null=True)
-    new_rule = models.ForeignKey(RuleVersion, on_delete=models.PROTECT, related_name="+")
+    old_rule = models.ForeignKey(RuleVersion, on_delete=models.PROTECT, related_name="+", null=True, db_index=False)
+    new_rule = models.ForeignKey(RuleVersion, on_delete=models.PROTECT, related_name="+", db_index=False)
 
     objects = GradeChangeQuerySet.as_manager()
 

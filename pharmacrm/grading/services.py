@@ -23,12 +23,14 @@ from pharmacrm.core.models import ApprovalRequest, AuditAction
 from pharmacrm.core.notifications import notify
 from pharmacrm.core.workflow import TransitionNotAllowed
 from pharmacrm.grading import engine, rules
-from pharmacrm.grading.choices import Dimension, RunKind, VersionStatus
+from pharmacrm.grading.choices import Dimension, RunKind, RunStatus, VersionStatus
 from pharmacrm.grading.models import GradingRun, RuleVersion, Strategy
 from pharmacrm.org.roles import Role
 from pharmacrm.org.scope import authorize
 
 APPROVAL_KIND = "grading.rules"
+#: a run still marked running after this long died with its worker and no longer blocks a new one
+STALE_RUN_HOURS = 6
 
 
 def register_approval() -> None:
@@ -134,7 +136,12 @@ def start_run(*, actor: Any | None, kind: str = RunKind.ON_DEMAND, as_of: dateti
         raise PermissionDenied(_("Only the nightly job runs without a user."))
     as_of = as_of or policy.today()
     engine.in_force(as_of)  # refuse early when a dimension has no rules in force
-    return audited_create(GradingRun, actor=actor, kind=kind, as_of=as_of, started_by=actor)
+    with transaction.atomic():
+        recent = timezone.now() - datetime.timedelta(hours=STALE_RUN_HOURS)
+        running = GradingRun.objects.select_for_update().filter(status=RunStatus.RUNNING, created_at__gte=recent)
+        if running.exists():
+            raise ValidationError({"__all__": _("A grading run is already under way; wait for it to finish.")})
+        return audited_create(GradingRun, actor=actor, kind=kind, as_of=as_of, started_by=actor)
 
 
 def execute(run: GradingRun) -> GradingRun:

@@ -78,8 +78,9 @@ def run_start(request: HttpRequest) -> HttpResponse:
     _require(request, "grading.run_grading")
     try:
         run = services.start_run(actor=request.user)
-    except LookupError as error:
-        messages.error(request, str(error))
+    except (LookupError, ValidationError) as error:
+        for message in getattr(error, "messages", None) or [str(error)]:
+            messages.error(request, message)
         return redirect("grading:overview")
     transaction.on_commit(lambda: tasks.run_grading(run.pk))
     messages.success(request, _("Grading run #%(run)s started: the pages show its result when it is done.")

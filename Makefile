@@ -34,6 +34,7 @@ demo: migrate
 	@$(MANAGE) seed_demo --if-empty
 	@$(MANAGE) seed_catalogue --if-empty
 	@$(MANAGE) seed_samples --if-empty
+	@$(MANAGE) seed_grading --if-empty
 
 worker: install
 	$(MANAGE) run_huey

@@ -7,6 +7,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from pharmacrm.core.approvals import awaiting_decision
 from pharmacrm.core.models import Notification
@@ -26,7 +27,8 @@ def navigation(user: Any, awaiting_approval_count: int = 0) -> list[dict[str, An
     if user.has_perm("samples.view_stockbalance"):
         items.append({"label": _("Samples"), "url": reverse("samples:inventory"), "icon": "box2-heart"})
     if user.has_perm("grading.view_classification"):
-        items.append({"label": _("Grading"), "url": reverse("grading:overview"), "icon": "bar-chart-steps"})
+        items.append({"label": pgettext_lazy("navigation", "Grading"), "url": reverse("grading:overview"),
+                      "icon": "bar-chart-steps"})
     if user.has_perm("sales.view_product"):
         items.append({"label": _("Products"), "url": reverse("sales:product_list"), "icon": "capsule"})
     if user.has_perm("customers.steward_institution"):

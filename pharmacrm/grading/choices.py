@@ -37,7 +37,7 @@ class DepthClass(models.TextChoices):
 class Grade(models.TextChoices):
     PREMIUM = "premium", _("Premium")  # 优质
     GENERAL = "general", _("General")  # 一般
-    POTENTIAL = "potential", _("Potential")  # 潜在
+    POTENTIAL = "potential", _("Prospective")  # 潜在
 
 
 class Credit(models.TextChoices):
@@ -50,6 +50,14 @@ class Credit(models.TextChoices):
 CLASSES: dict[str, type[models.TextChoices]] = {
     Dimension.SIZE: SizeClass, Dimension.TENURE: TenureClass, Dimension.DEPTH: DepthClass, Dimension.GRADE: Grade,
 }
+
+
+def class_label(dimension: str, value: str) -> str:
+    """The display name of a class of ``dimension`` (the key-account "class" is being a candidate or not)."""
+    if dimension == Dimension.KEY_ACCOUNT:
+        return str(_("Candidate") if value else _("Not a candidate"))
+    choices = CLASSES.get(dimension)
+    return str(choices(value).label) if choices and value in choices.values else value
 
 
 class VersionStatus(models.TextChoices):

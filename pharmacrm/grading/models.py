@@ -36,6 +36,7 @@ from pharmacrm.grading.choices import (
     SizeClass,
     TenureClass,
     VersionStatus,
+    class_label,
 )
 
 
@@ -241,6 +242,14 @@ class GradeChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.institution_id} {self.dimension}: {self.old} → {self.new}"
+
+    @property
+    def old_label(self) -> str:
+        return class_label(self.dimension, self.old)
+
+    @property
+    def new_label(self) -> str:
+        return class_label(self.dimension, self.new)
 
 
 class Strategy(BaseModel):

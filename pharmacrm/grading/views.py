@@ -26,7 +26,7 @@ from pharmacrm.core.generic import ScopedDetailView, ScopedListView, get_visible
 from pharmacrm.core.workflow import TransitionNotAllowed
 from pharmacrm.customers.models import Institution
 from pharmacrm.grading import engine, explain, rules, services, tasks
-from pharmacrm.grading.choices import CLASSES, ChangeReason, Dimension, VersionStatus
+from pharmacrm.grading.choices import CLASSES, ChangeReason, Dimension, VersionStatus, class_label
 from pharmacrm.grading.models import Classification, GradeChange, GradingRun, RuleVersion, Strategy
 
 REFUSALS = (ValidationError, TransitionNotAllowed, StaleVersion)
@@ -35,13 +35,6 @@ REFUSALS = (ValidationError, TransitionNotAllowed, StaleVersion)
 def _require(request: HttpRequest, permission: str) -> None:
     if not request.user.has_perm(permission):
         raise PermissionDenied
-
-
-def _label(dimension: str, value: str) -> str:
-    if dimension == Dimension.KEY_ACCOUNT:
-        return _("Candidate") if value else _("Not a candidate")
-    choices = CLASSES.get(dimension)
-    return str(choices(value).label) if choices and value in choices.values else value
 
 
 @login_required
@@ -113,16 +106,10 @@ class ChangeListView(ScopedListView):
     select_related = ("institution", "new_rule")
     sort_options = {"-id": ("-id",), "id": ("id",)}
     export_columns = ((_l("Date"), "changed_on"), (_l("Customer"), "institution.name"),
-                      (_l("Dimension"), "get_dimension_display"), (_l("From"), "old"), (_l("To"), "new"),
+                      (_l("Dimension"), "get_dimension_display"), (_l("Old class"), "old_label"), (_l("New class"), "new_label"),
                       (_l("Reason"), "get_reason_display"))
     export_permission = "customers.export_institution"
     export_name = "grade-changes"
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        for row in context["rows"]:
-            row.old_label, row.new_label = _label(row.dimension, row.old), _label(row.dimension, row.new)
-        return context
 
 
 # --- rule versions -------------------------------------------------------------------------------------
@@ -158,8 +145,8 @@ class RuleDetailView(ScopedDetailView):
         version = context["object"]
         moves = []
         for move in (version.preview or {}).get("moves", []):
-            moves.append({**move, "old_label": _label(version.dimension, move["old"]),
-                          "new_label": _label(version.dimension, move["new"])})
+            moves.append({**move, "old_label": class_label(version.dimension, move["old"]),
+                          "new_label": class_label(version.dimension, move["new"])})
         context.update(parameters=_parameter_rows(version), moves=moves,
                        is_draft=version.status == VersionStatus.DRAFT,
                        can_change=self.request.user.has_perm("grading.change_ruleversion"))
@@ -167,9 +154,16 @@ class RuleDetailView(ScopedDetailView):
 
 
 class VersionForm(StyledFormMixin, forms.Form):
-    effective_from = forms.DateField(label=_l("Effective from"), widget=forms.DateInput(attrs={"type": "date"}))
+    effective_from = forms.DateField(label=_l("Effective from"),
+                                     widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     note = forms.CharField(label=_l("What changes and why"), max_length=500, required=False,
                            widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean_effective_from(self) -> Any:
+        day = self.cleaned_data["effective_from"]
+        if day < policy.today():
+            raise ValidationError(_("A rule cannot take effect in the past."))
+        return day
 
 
 def _version_page(request: HttpRequest, dimension: str, version: RuleVersion | None) -> HttpResponse:
@@ -255,9 +249,6 @@ def institution_tab(request: HttpRequest, pk: int) -> HttpResponse:
                        changes=GradeChange.objects.filter(institution=institution).select_related("new_rule")[:20],
                        strategies=list(Strategy.objects.filter(
                            dimension__in=["grade", "depth", "size"], klass__in=[row.grade, row.depth, row.size])))
-        for change in context["changes"]:
-            change.old_label, change.new_label = _label(change.dimension, change.old), _label(change.dimension,
-                                                                                              change.new)
         context["strategies"] = [strategy for strategy in context["strategies"]
                                  if getattr(row, strategy.dimension) == strategy.klass]
     return render(request, "grading/_institution_tab.html", context)

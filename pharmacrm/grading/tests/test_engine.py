@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 
+from conftest import DEMO_PASSWORD
 from pharmacrm.core import approvals
 from pharmacrm.core.models import Notification
 from pharmacrm.core.policy import today
@@ -36,14 +37,19 @@ _keys = itertools.count()
 
 @pytest.fixture
 def world(org: dict[str, Any]) -> dict[str, Any]:
+    return make_world(org)
+
+
+def make_world(org: dict[str, Any]) -> dict[str, Any]:
+    """A product, marketing and finance beside ``org``."""
     product = catalogue.create_product(
         actor=org["admin"], code="G1", generic_name="阿托伐他汀钙片", dosage_form="tablet", strength="20mg",
         pack="7片/盒", approval_number="国药准字H20051408", marketing_authorisation_holder="华康制药",
         therapeutic_area="cardiovascular", list_price_fen=2880, category="chemical")
     marketing = create_user(actor=None, username="marketing", full_name="市场部", role=Role.MARKETING,
-                            team=org["teams"]["company"], email="mk@example.com", password="x-Long-passw0rd")
+                            team=org["teams"]["company"], email="mk@example.com", password=DEMO_PASSWORD)
     finance = create_user(actor=None, username="finance", full_name="财务", role=Role.FINANCE,
-                          team=org["teams"]["company"], email="fi@example.com", password="x-Long-passw0rd")
+                          team=org["teams"]["company"], email="fi@example.com", password=DEMO_PASSWORD)
     return {**org, "product": product, "marketing": marketing, "finance": finance}
 
 
@@ -79,7 +85,7 @@ def publish(world: dict[str, Any], dimension: str, effective_from: datetime.date
     version = services.preview_version(actor=world["marketing"], version=version)
     version = services.submit_version(actor=world["marketing"], version=version)
     approvals.decide(actor=world["leader"], approval=version.approval, approve=True, comment="同意",
-                     password="pharmacrm-demo")
+                     password=DEMO_PASSWORD)
     version.refresh_from_db()
     assert version.status == VersionStatus.PUBLISHED
     return version
@@ -182,7 +188,7 @@ def test_preview_equals_the_run_after_publishing(world: dict[str, Any]) -> None:
     assert moves == {("small", "medium"): 1} and preview["changes"] == 1
     services.submit_version(actor=world["marketing"], version=draft)
     draft.refresh_from_db()
-    approvals.decide(actor=world["leader"], approval=draft.approval, approve=True, comment="", password="pharmacrm-demo")
+    approvals.decide(actor=world["leader"], approval=draft.approval, approve=True, comment="", password=DEMO_PASSWORD)
     run = services.execute(services.start_run(actor=world["marketing"], as_of=AS_OF))
     real = {(change.old, change.new): 1 for change in GradeChange.objects.filter(run=run, dimension="size")}
     assert real == moves and run.changes == preview["changes"]

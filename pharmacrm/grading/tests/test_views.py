@@ -1,0 +1,97 @@
+"""Grading pages: scoped for every role, refused for the wrong ones, field errors and no partial write on bad
+input, and marketing's draft → preview → submit on the pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from conftest import login
+from pharmacrm.core import approvals
+from pharmacrm.grading.choices import VersionStatus
+from pharmacrm.grading.models import GradeChange, RuleVersion
+from pharmacrm.grading.tests.test_engine import buy, grade_all, place, world  # noqa: F401  (the fixture)
+
+pytestmark = pytest.mark.django_db
+
+
+def _page(client: Any, url: str, status: int = 200) -> str:
+    response = client.get(url)
+    assert response.status_code == status, (url, response.status_code)
+    return response.content.decode()
+
+
+def test_a_rep_sees_his_customers_classes_and_why(client: Any, world: dict[str, Any]) -> None:  # noqa: F811
+    mine = place(world, "长宁诊所")
+    buy(world, mine, "250000")
+    grade_all(world)
+    login(client, world["rep_east"])
+    overview = _page(client, "/grading/")
+    assert "客户分类与分级" in overview and "您的范围内共 2 个客户" in overview
+    tab = _page(client, f"/grading/institutions/{mine.pk}/")
+    assert "中型" in tab and "¥250,000.00" in tab and "规模 v1" in tab
+    _page(client, f"/grading/institutions/{world['institution_west'].pk}/", 404)
+    assert "/grading/institutions/" in _page(client, mine.get_absolute_url())
+    filtered = _page(client, "/customers/institutions/?size=medium")
+    assert "长宁诊所" in filtered and "复旦大学附属中山医院" not in filtered
+    for url in ("/grading/rules/new/size/", f"/grading/rules/{RuleVersion.objects.first().pk}/edit/"):
+        _page(client, url, 403)
+    assert client.post("/grading/runs/new/").status_code == 403
+
+
+def test_academic_reps_see_classes_without_amounts(client: Any, world: dict[str, Any]) -> None:  # noqa: F811
+    from pharmacrm.org.roles import Role
+    from pharmacrm.org.services import create_user
+
+    academic = create_user(actor=None, username="academic", full_name="学术", role=Role.ACADEMIC_REP,
+                           team=world["teams"]["east"], email="ac@example.com", password="pharmacrm-demo")
+    mine = place(world, "学术医院", academic_owner=academic)
+    buy(world, mine, "250000")
+    grade_all(world)
+    login(client, academic)
+    tab = _page(client, f"/grading/institutions/{mine.pk}/")
+    assert "中型" in tab and "¥250,000.00" not in tab and "¥…" in tab
+
+
+def test_changes_are_listed_in_scope_and_exported(client: Any, world: dict[str, Any]) -> None:  # noqa: F811
+    grower, far = place(world, "成长诊所"), place(world, "成都诊所", owner=world["rep_west"])
+    grade_all(world)
+    for institution in (grower, far):
+        buy(world, institution, "300000")
+    grade_all(world)
+    assert GradeChange.objects.filter(dimension="size").count() == 2
+    login(client, world["rep_east"])
+    page = _page(client, "/grading/changes/?dimension=size")
+    assert "成长诊所" in page and "成都诊所" not in page and "小型" in page and "中型" in page
+    login(client, world["leader"])
+    export = client.get("/grading/changes/?dimension=size&format=csv")
+    body = b"".join(export.streaming_content).decode("utf-8-sig")
+    assert export.status_code == 200 and "成长诊所" in body and "成都诊所" in body
+
+
+def test_marketing_drafts_previews_and_submits_on_the_pages(client: Any, world: dict[str, Any]) -> None:  # noqa: F811
+    grade_all(world)
+    login(client, world["marketing"])
+    form = {"effective_from": "2000-01-01", "note": "", "large_min_yuan": "100", "medium_min_yuan": "500"}
+    response = client.post("/grading/rules/new/size/", form)
+    body = response.content.decode()
+    assert response.status_code == 400 and "规则不能追溯生效" in body and "须低于大型门槛" in body
+    for bad in ({"large_min_yuan": ""}, {"large_min_yuan": "很多"}, {"large_min_yuan": "9" * 30}):
+        response = client.post("/grading/rules/new/size/", {**form, "effective_from": "2099-01-01", **bad})
+        assert response.status_code == 400
+    assert RuleVersion.objects.filter(dimension="size").count() == 1
+    response = client.post("/grading/rules/new/size/", {**form, "effective_from": "2099-01-01",
+                                                         "medium_min_yuan": "50", "note": "降低中型门槛"})
+    draft = RuleVersion.objects.get(dimension="size", number=2)
+    assert response.status_code == 302 and draft.parameters == {"large_min_yuan": 100, "medium_min_yuan": 50}
+    client.post(f"/grading/rules/{draft.pk}/submit/")
+    draft.refresh_from_db()
+    assert draft.status == VersionStatus.DRAFT  # not previewed yet
+    client.post(f"/grading/rules/{draft.pk}/preview/")
+    assert "个客户中将有" in _page(client, draft.get_absolute_url())
+    client.post(f"/grading/rules/{draft.pk}/submit/")
+    draft.refresh_from_db()
+    assert draft.status == VersionStatus.PENDING
+    assert approvals.can_decide(world["leader"], draft.approval)
+    _page(client, f"/grading/rules/{draft.pk}/edit/", 302)  # a submitted draft is no longer edited

@@ -95,7 +95,7 @@ GRADING_READ = {"grading.view_classification", "grading.view_gradechange", "grad
                 "grading.view_gradingrun", "grading.view_strategy"}
 #: marketing drafts and previews rule changes, runs the grading and keeps the strategy table (seed 000 二.3)
 GRADING_UPKEEP = GRADING_READ | {"grading.add_ruleversion", "grading.change_ruleversion", "grading.run_grading",
-                                 "grading.change_strategy"}
+                                 "grading.add_gradingrun", "grading.change_strategy"}
 #: what a field role does to the customers it owns: keep them current, add contacts, licences and consents;
 #: reveal the personal data of its own contacts (audited) to call them
 CUSTOMER_FIELD_WORK = CUSTOMER_READ | {"customers.add_institution", "customers.change_institution",

@@ -94,3 +94,42 @@ def components(row: Classification) -> list[dict[str, Any]]:
               "recency": _("Recency"), "tenure": _("Tenure"), "credit": _("Credit status")}
     return [{"label": labels[name], "score": getattr(row, f"s_{name}"), "weight": weight,
              "points": round(getattr(row, f"s_{name}") * weight / total, 1)} for name, weight in weights.items()]
+
+
+@dataclass
+class Condition:
+    label: str
+    score: float
+    target: float
+    met: bool
+    missing_points: float  # what this component lacks, in grade-score points, to reach the target
+
+
+def next_grade(row: Classification, parameters: dict[str, int]) -> tuple[str, int] | None:
+    """The grade above this customer's and its cut-off; None at the top."""
+    if row.grade == Grade.POTENTIAL:
+        return Grade.GENERAL, parameters["general_min"]
+    if row.grade == Grade.GENERAL:
+        return Grade.PREMIUM, parameters["premium_min"]
+    return None
+
+
+def upgrade_conditions(row: Classification, parameters: dict[str, int]) -> list[Condition]:
+    """Seed 000 五.3 升级条件: the score must reach the next grade's cut-off; each weighted component is "met"
+    when it already scores at that level, and the ones that are not say how many points they lack."""
+    step = next_grade(row, parameters)
+    if step is None:
+        return []
+    target = step[1]
+    total = sum(parameters[name] for name in rules.GRADE_WEIGHTS) or 1
+    labels = {"volume": _("Purchase volume"), "growth": _("Growth"), "frequency": _("Purchase frequency"),
+              "recency": _("Recency"), "tenure": _("Tenure"), "credit": _("Credit status")}
+    conditions = [Condition(_("Grade score"), row.grade_score, target, row.grade_score >= target,
+                            max(0.0, round(target - row.grade_score, 1)))]
+    for name, label in labels.items():
+        weight = parameters[f"w_{name}"]
+        if weight:
+            score = getattr(row, f"s_{name}")
+            conditions.append(Condition(label, round(score, 1), target, score >= target,
+                                        round(max(0.0, target - score) * weight / total, 1)))
+    return conditions

@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -26,7 +26,7 @@ from pharmacrm.core.generic import ScopedDetailView, ScopedListView, get_visible
 from pharmacrm.core.workflow import TransitionNotAllowed
 from pharmacrm.customers.models import Institution
 from pharmacrm.grading import engine, explain, rules, services, tasks
-from pharmacrm.grading.choices import CLASSES, ChangeReason, Dimension, VersionStatus, class_label
+from pharmacrm.grading.choices import CLASSES, ChangeReason, Dimension, Grade, VersionStatus, class_label
 from pharmacrm.grading.models import Classification, GradeChange, GradingRun, RuleVersion, Strategy
 
 REFUSALS = (ValidationError, TransitionNotAllowed, StaleVersion)
@@ -37,32 +37,65 @@ def _require(request: HttpRequest, permission: str) -> None:
         raise PermissionDenied
 
 
+#: how many provinces the overview's region table lists (the biggest by customers)
+REGION_ROWS = 12
+
+
 @login_required
 def overview(request: HttpRequest) -> HttpResponse:
-    """How the customers the user may see fall into each class, the rules in force, the last runs."""
+    """How the customers the user may see fall into each class and region, the movements of the last runs, the
+    rules in force. One pass over the visible classes for all four dimensions, one for the regions."""
     _require(request, "grading.view_classification")
     visible = Classification.objects.visible_to(request.user)
-    total = visible.count()
+    counts: dict[str, dict[str, int]] = {dimension: {} for dimension in CLASSES}
+    for size, tenure, depth, grade, n in (visible.order_by().values_list("size", "tenure", "depth", "grade")
+                                          .annotate(n=Count("pk"))):
+        for dimension, value in zip(CLASSES, (size, tenure, depth, grade), strict=True):
+            counts[dimension][value] = counts[dimension].get(value, 0) + n
+    total = sum(counts[Dimension.GRADE].values())
+    strategies = {(row.dimension, row.klass): row for row in Strategy.objects.all()}
     dimensions = []
     for dimension, choices in CLASSES.items():
-        column = engine.CLASS_COLUMNS[dimension]
-        counts = dict(visible.order_by().values_list(column).annotate(n=Count("pk")))
-        bars = [{"value": value, "label": label, "count": counts.get(value, 0),
-                 "percent": round(100 * counts.get(value, 0) / total, 1) if total else 0}
-                for value, label in choices.choices]
-        strategies = {row.klass: row for row in Strategy.objects.filter(dimension=dimension)}
-        for bar in bars:
-            bar["strategy"] = strategies.get(bar["value"])
+        bars = [{"value": value, "label": label, "count": counts[dimension].get(value, 0),
+                 "percent": round(100 * counts[dimension].get(value, 0) / total, 1) if total else 0,
+                 "strategy": strategies.get((dimension, value))} for value, label in choices.choices]
         dimensions.append({"value": dimension, "label": Dimension(dimension).label, "bars": bars})
-    runs = GradingRun.objects.visible_to(request.user)[:5]
-    try:
-        in_force = list(engine.in_force(policy.today()).values())
-    except LookupError:
-        in_force = []
     return render(request, "grading/overview.html", {
-        "total": total, "dimensions": dimensions, "runs": runs, "in_force": in_force,
-        "candidates": visible.filter(ka_rank__isnull=False).count(),
-        "can_run": request.user.has_perm("grading.run_grading")})
+        "total": total, "dimensions": dimensions, "regions": _regions(visible), "movements": _movements(request.user),
+        "runs": GradingRun.objects.visible_to(request.user)[:5], "in_force": _in_force(),
+        "candidates": visible.filter(ka_rank__isnull=False).count(), "grade_choices": Grade.choices,
+        "dimension_choices": Dimension.choices, "can_run": request.user.has_perm("grading.run_grading")})
+
+
+def _in_force() -> list[RuleVersion]:
+    try:
+        return list(engine.in_force(policy.today()).values())
+    except LookupError:
+        return []
+
+
+def _regions(visible: Any) -> list[dict[str, Any]]:
+    """Grades by province, the biggest provinces first."""
+    from pharmacrm.org.models import Division
+
+    by_province: dict[str, dict[str, int]] = {}
+    for province, grade, n in (visible.order_by().values_list("institution__province_code", "grade")
+                               .annotate(n=Count("pk"))):
+        by_province.setdefault(province, {})[grade] = n
+    names = dict(Division.objects.filter(code__in=by_province).values_list("code", "name"))
+    rows = [{"code": code, "name": names.get(code, code), "total": sum(grades.values()),
+             "grades": [grades.get(value, 0) for value in Grade.values]} for code, grades in by_province.items()]
+    return sorted(rows, key=lambda row: -row["total"])[:REGION_ROWS]
+
+
+def _movements(user: Any) -> list[dict[str, Any]]:
+    """Per recent run, how many of the user's customers changed class in each dimension."""
+    runs = list(GradingRun.objects.visible_to(user).filter(status="done").order_by("-id")[:6])
+    counts: dict[tuple[int, str], int] = {}
+    for run, dimension, n in (GradeChange.objects.visible_to(user).filter(run__in=runs).order_by()
+                              .values_list("run", "dimension").annotate(n=Count("pk"))):
+        counts[(run, dimension)] = n
+    return [{"run": run, "counts": [counts.get((run.pk, value), 0) for value in Dimension.values]} for run in runs]
 
 
 @login_required
@@ -252,3 +285,63 @@ def institution_tab(request: HttpRequest, pk: int) -> HttpResponse:
         context["strategies"] = [strategy for strategy in context["strategies"]
                                  if getattr(row, strategy.dimension) == strategy.klass]
     return render(request, "grading/_institution_tab.html", context)
+
+
+# --- upgrade candidates, downgrade warnings, key-account candidates (seed 000 五.3, seed 001 三.1) ----------
+
+
+class WatchListView(ScopedListView):
+    """Customers near a grade boundary (upgrade candidates, downgrade warnings) or on the key-account list.
+
+    The margin and cut-offs are the grade rules in force today (``upgrade_margin``, ``premium_min``,
+    ``general_min``); each upgrade candidate shows which conditions for the next grade it meets.
+    """
+
+    model = Classification
+    permission_required = "grading.view_classification"
+    template_name = "grading/watch_list.html"
+    select_related = ("institution", "institution__owner")
+    kind = "upgrade"
+    export_permission = "customers.export_institution"
+    export_columns = ((_l("Customer"), "institution.name"), (_l("Grade"), "get_grade_display"),
+                      (_l("Grade score"), "grade_score"), (_l("Key-account score"), "ka_score"),
+                      (_l("Key-account candidate rank"), "ka_rank"), (_l("Owner rep"), "institution.owner"))
+
+    @property
+    def export_name(self) -> str:
+        return f"grading-{self.kind}"
+
+    def grade_parameters(self) -> dict[str, int]:
+        version = engine.in_force(policy.today())[Dimension.GRADE]
+        return {**rules.defaults(Dimension.GRADE), **version.parameters}
+
+    def get_queryset(self) -> Any:
+        rows = super().get_queryset()
+        if self.kind == "key_accounts":
+            return rows.filter(ka_rank__isnull=False)
+        values = self.grade_parameters()
+        margin, premium, general = values["upgrade_margin"], values["premium_min"], values["general_min"]
+        if self.kind == "upgrade":
+            return rows.filter(Q(grade="general", grade_score__gte=premium - margin)
+                               | Q(grade="potential", grade_score__gte=general - margin))
+        return rows.filter(Q(grade="premium", grade_score__lt=premium + margin)
+                           | Q(grade="general", grade_score__lt=general + margin))
+
+    @property
+    def sort_options(self) -> dict[str, tuple[str, ...]]:  # type: ignore[override]
+        if self.kind == "key_accounts":
+            return {"ka_rank": ("ka_rank",)}
+        return {"-grade_score": ("-grade_score", "institution_id")} if self.kind == "upgrade" else {
+            "grade_score": ("grade_score", "institution_id")}
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        values = self.grade_parameters()
+        strategies = {(row.dimension, row.klass): row for row in Strategy.objects.filter(dimension="grade")}
+        for row in context["rows"]:
+            row.conditions = explain.upgrade_conditions(row, values) if self.kind == "upgrade" else []
+            step = explain.next_grade(row, values)
+            row.next_label = class_label("grade", step[0]) if step else ""
+            row.strategy = strategies.get(("grade", row.grade))
+        context.update(kind=self.kind, margin=values["upgrade_margin"])
+        return context

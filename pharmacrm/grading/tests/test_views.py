@@ -64,6 +64,10 @@ def test_changes_are_listed_in_scope_and_exported(client: Any, world: dict[str, 
     login(client, world["rep_east"])
     page = _page(client, "/grading/changes/?dimension=size")
     assert "成长诊所" in page and "成都诊所" not in page and "小型" in page and "中型" in page
+    overview = _page(client, "/grading/")
+    assert "上海市" in overview and "四川省" not in overview  # grades by province, in scope
+    run = GradeChange.objects.filter(institution=grower).get(dimension="size").run_id
+    assert f"?run={run}" in overview  # the movements of the last runs
     login(client, world["leader"])
     export = client.get("/grading/changes/?dimension=size&format=csv")
     body = b"".join(export.streaming_content).decode("utf-8-sig")
@@ -95,3 +99,28 @@ def test_marketing_drafts_previews_and_submits_on_the_pages(client: Any, world: 
     assert draft.status == VersionStatus.PENDING
     assert approvals.can_decide(world["leader"], draft.approval)
     _page(client, f"/grading/rules/{draft.pk}/edit/", 302)  # a submitted draft is no longer edited
+
+
+def test_upgrade_candidates_downgrade_warnings_and_key_accounts(client: Any, world: dict[str, Any]) -> None:  # noqa: F811
+    from pharmacrm.grading import rules
+    from pharmacrm.grading.tests.test_engine import publish
+    from pharmacrm.sales import orders
+
+    near_up = place(world, "差一点的诊所")
+    place(world, "刚达标的诊所")  # no credit line: credit B scores 80, premium by 5 points
+    orders.set_credit_limit(actor=world["finance"], institution=near_up, limit_fen=0)  # credit A
+    publish(world, "grade", **{**dict.fromkeys(rules.GRADE_WEIGHTS, 0), "w_credit": 1}, credit_a=70, credit_b=80)
+    publish(world, "key_account", min_score=0, top_n=2)
+    grade_all(world)
+    login(client, world["rep_east"])
+    upgrades = _page(client, "/grading/upgrades/")
+    assert "差一点的诊所" in upgrades and "刚达标的诊所" not in upgrades
+    assert "一般客户 → 优质客户" in upgrades and "信用状况 70.0" in upgrades and "差 5.0 分" in upgrades
+    downgrades = _page(client, "/grading/downgrades/")
+    assert "刚达标的诊所" in downgrades and "差一点的诊所" not in downgrades
+    candidates = _page(client, "/grading/key-accounts/")
+    assert candidates.count("/customers/institutions/") >= 2
+    assert client.get("/grading/upgrades/?format=csv").status_code == 403  # reps do not export
+    login(client, world["leader"])
+    export = client.get("/grading/upgrades/?format=csv")
+    assert export.status_code == 200 and "差一点的诊所" in b"".join(export.streaming_content).decode("utf-8-sig")

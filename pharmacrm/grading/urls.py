@@ -11,6 +11,7 @@ urlpatterns = [
     path("upgrades/", views.WatchListView.as_view(kind="upgrade"), name="upgrade_list"),
     path("downgrades/", views.WatchListView.as_view(kind="downgrade"), name="downgrade_list"),
     path("key-accounts/", views.WatchListView.as_view(kind="key_accounts"), name="key_account_list"),
+    path("strategies/", views.strategy_list, name="strategy_list"),
     path("changes/", views.ChangeListView.as_view(), name="change_list"),
     path("rules/", views.RuleListView.as_view(), name="rule_list"),
     path("rules/new/<str:dimension>/", views.rule_create, name="rule_create"),

@@ -345,3 +345,40 @@ class WatchListView(ScopedListView):
             row.strategy = strategies.get(("grade", row.grade))
         context.update(kind=self.kind, margin=values["upgrade_margin"])
         return context
+
+
+# --- the strategy table ----------------------------------------------------------------------------------
+
+
+class StrategyForm(StyledFormMixin, forms.ModelForm):
+    class Meta:
+        model = Strategy
+        fields = ["visit_every_days", "contacts_per_month", "service_package", "content_cadence"]
+        widgets = {"service_package": forms.Textarea(attrs={"rows": 2})}
+
+
+@login_required
+def strategy_list(request: HttpRequest) -> HttpResponse:
+    """What each class calls for (read by visit planning and service); marketing edits a row in place."""
+    _require(request, "grading.view_strategy")
+    can_edit = request.user.has_perm("grading.change_strategy")
+    rows = list(Strategy.objects.visible_to(request.user))
+    failed: dict[int, Any] = {}
+    if request.method == "POST":
+        _require(request, "grading.change_strategy")
+        strategy = get_visible_or_404(Strategy, request.user, pk=request.POST.get("strategy"))
+        form = StrategyForm(request.POST, instance=Strategy.objects.get(pk=strategy.pk), auto_id=f"id_%s-{strategy.pk}")
+        if form.is_valid():
+            try:
+                services.update_strategy(actor=request.user, strategy=strategy, changes=form.cleaned_data,
+                                         expected_version=int(request.POST.get("version") or 0) or None)
+                messages.success(request, _("Strategy saved."))
+                return redirect("grading:strategy_list")
+            except REFUSALS as error:
+                add_service_errors(form, error)
+        failed[strategy.pk] = form
+    for row in rows:
+        row.label = class_label(row.dimension, row.klass)
+        row.form = failed.get(row.pk) or (StrategyForm(instance=row, auto_id=f"id_%s-{row.pk}") if can_edit else None)
+    return render(request, "grading/strategy_list.html", {"rows": rows, "can_edit": can_edit},
+                  status=400 if failed else 200)

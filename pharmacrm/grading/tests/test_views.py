@@ -124,3 +124,22 @@ def test_upgrade_candidates_downgrade_warnings_and_key_accounts(client: Any, wor
     login(client, world["leader"])
     export = client.get("/grading/upgrades/?format=csv")
     assert export.status_code == 200 and "差一点的诊所" in b"".join(export.streaming_content).decode("utf-8-sig")
+
+
+def test_marketing_keeps_the_strategy_table(client: Any, world: dict[str, Any]) -> None:  # noqa: F811
+    from pharmacrm.grading.models import Strategy
+
+    premium = Strategy.objects.get(dimension="grade", klass="premium")
+    login(client, world["rep_east"])
+    assert "专属服务" in _page(client, "/grading/strategies/") and 'name="strategy"' not in _page(
+        client, "/grading/strategies/")
+    assert client.post("/grading/strategies/", {"strategy": premium.pk, "visit_every_days": "3"}).status_code == 403
+    login(client, world["marketing"])
+    form = {"strategy": premium.pk, "version": premium.version, "visit_every_days": "-1", "contacts_per_month": "4",
+            "service_package": "专属服务", "content_cadence": ""}
+    assert client.post("/grading/strategies/", form).status_code == 400
+    assert client.post("/grading/strategies/", {**form, "visit_every_days": "14"}).status_code == 302
+    premium.refresh_from_db()
+    assert premium.visit_every_days == 14
+    stale = client.post("/grading/strategies/", {**form, "visit_every_days": "21"})  # the version seen before
+    assert stale.status_code == 400 and Strategy.objects.get(pk=premium.pk).visit_every_days == 14

@@ -246,3 +246,20 @@ def test_classes_are_visible_with_the_customer(world: dict[str, Any]) -> None:
     mine = set(Classification.objects.visible_to(world["rep_east"]).values_list("institution_id", flat=True))
     assert mine == {world["institution_east"].pk}
     assert Classification.objects.visible_to(User.objects.get(username="leader")).count() == 2
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_run_outside_a_transaction_leaves_key_checks_on(org: dict[str, Any]) -> None:
+    """As the nightly job runs it: SQLite writes the classes without per-row key checks, then turns them back on."""
+    from django.db import IntegrityError, connection
+
+    world = make_world(org)
+    rows = grade_all(world)
+    assert set(rows) == {world["institution_east"].pk, world["institution_west"].pk}
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            assert cursor.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    with pytest.raises(IntegrityError):  # a change for a customer that does not exist is still refused
+        GradeChange.objects.create(institution_id=10**9, run=rows[world["institution_east"].pk].run,
+                                   changed_on=AS_OF, dimension="size", old="small", new="large", reason="data",
+                                   new_rule=rows[world["institution_east"].pk].size_rule)

@@ -115,11 +115,12 @@ class GradingRun(BaseModel):
         return f"#{self.pk} {self.as_of}"
 
 
-class ClassificationQuerySet(ScopedQuerySet):
+class WithCustomerQuerySet(ScopedQuerySet):
+    """Classes and their changes are visible with the customer (to roles that read grades)."""
+
     scoped = True
 
     def visible_to(self, user: Any) -> Self:
-        """A customer's classes are visible with the customer."""
         if not getattr(user, "is_authenticated", False) or not user.has_perm("grading.view_classification"):
             return self.none()
         ids = visible_institution_ids(user)
@@ -173,7 +174,7 @@ class Classification(models.Model):
     grade_rule = models.ForeignKey(RuleVersion, on_delete=models.PROTECT, related_name="+", db_index=False)
     ka_rule = models.ForeignKey(RuleVersion, on_delete=models.PROTECT, related_name="+", db_index=False)
 
-    objects = ClassificationQuerySet.as_manager()
+    objects = WithCustomerQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("classification")
@@ -206,16 +207,6 @@ class Classification(models.Model):
         return (self.as_of - self.cooperation_since).days / 365.25
 
 
-class GradeChangeQuerySet(ScopedQuerySet):
-    scoped = True
-
-    def visible_to(self, user: Any) -> Self:
-        if not getattr(user, "is_authenticated", False) or not user.has_perm("grading.view_classification"):
-            return self.none()
-        ids = visible_institution_ids(user)
-        return self if ids is None else self.filter(institution_id__in=ids)
-
-
 class GradeChange(models.Model):
     """One class of one customer that a run changed. Written in bulk by the run (not audited row by row)."""
 
@@ -231,7 +222,7 @@ class GradeChange(models.Model):
     old_rule = models.ForeignKey(RuleVersion, on_delete=models.PROTECT, related_name="+", null=True, db_index=False)
     new_rule = models.ForeignKey(RuleVersion, on_delete=models.PROTECT, related_name="+", db_index=False)
 
-    objects = GradeChangeQuerySet.as_manager()
+    objects = WithCustomerQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("class change")

@@ -1,19 +1,20 @@
 """The grading engine: every customer's classes in a few set-based statements, the same on SQLite and PostgreSQL.
 
-A run has two stages, each one ``CREATE TEMP TABLE … AS SELECT``, then one short write:
+A run computes every customer's classes in one ``CREATE TEMP TABLE … AS SELECT`` built from two parts,
+then makes one short write:
 
-1. **inputs** (``_INPUTS``): per customer, purchases of the last 12 months and the 12 before, purchases
+1. **inputs** (``_inputs_sql``): per customer, purchases of the last 12 months and the 12 before, purchases
    in 12 months and the last month with one (from the monthly totals, one pass), the date cooperation
    began (the master's first-cooperation date, else the first purchase), annual purchases in our
    categories when known, and credit (A within the limit, B no credit line, C over it).
-2. **classes** (``_classify``): component scores 0–100, the weighted grade and key-account scores, each
-   dimension's class, the key-account candidate rank — all from the parameters of the rule versions in
-   force, bound as query parameters.
+2. **classes** (``_classify_sql`` over the inputs): component scores 0–100, the weighted grade and
+   key-account scores, each dimension's class, the key-account candidate rank — all from the parameters
+   of the rule versions in force, bound as query parameters.
 3. **write** (one transaction): the classes that changed go to ``GradeChange``, the new classes replace the
    old ones, owners are told how many of their customers changed grade.
 
-The temporary tables are the connection's own, so on SQLite the long reading stages hold no write lock;
-only stage 3 does. A preview runs stage 2 over the stored inputs of the last run with a draft's
+The temporary table is the connection's own, so on SQLite the long reading part holds no write lock;
+only step 3 does. A preview runs step 2 over the stored inputs of the last run with a draft's
 parameters and counts the moves — what publishing the draft would change, on the same data.
 """
 

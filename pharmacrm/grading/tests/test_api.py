@@ -61,6 +61,11 @@ def test_marketing_drafts_previews_and_submits_through_the_api(api_client: Any,
     assert created.status_code == 201, created.json()
     pk = created.json()["id"]
     assert api_client.post(f"/api/v1/grading/rules/{pk}/submit/").status_code == 400  # not previewed
+    assert api_client.post(f"/api/v1/grading/rules/{pk}/preview/").json()["preview"]["customers"] == 2
+    changed = api_client.patch(f"/api/v1/grading/rules/{pk}/", {"effective_from": "2099-02-01",
+                                                                "parameters": {"medium_min_yuan": 60_000}},
+                               format="json").json()
+    assert changed["parameters"]["medium_min_yuan"] == 60_000 and changed["preview"] is None  # preview again
     preview = api_client.post(f"/api/v1/grading/rules/{pk}/preview/").json()["preview"]
     assert preview["customers"] == 2
     submitted = api_client.post(f"/api/v1/grading/rules/{pk}/submit/").json()

@@ -147,10 +147,10 @@ def _classify_sql(source: str, *, stored_percentile: bool = False, ranked: bool 
                    "+ %(grade_w_tenure)s * s_tenure + %(grade_w_credit)s * s_credit) / %(grade_weights)s AS NUMERIC), 1)")
     ka_score = ("ROUND(CAST((%(ka_w_amount)s * volume_percentile + %(ka_w_frequency)s * s_frequency "
                 "+ %(ka_w_tenure)s * s_tenure + %(ka_w_influence)s * s_influence) / %(ka_weights)s AS NUMERIC), 1)")
-    carried = ", ".join([*INPUT_COLUMNS, "volume_percentile", "s_growth", "s_frequency", "s_recency", "s_tenure",
-                         "s_credit", "s_influence"])
+    carried = ", ".join([*INPUT_COLUMNS, "volume_percentile", "volume_percentile AS s_volume", "s_growth",
+                         "s_frequency", "s_recency", "s_tenure", "s_credit", "s_influence"])
     return f"""
-        SELECT {carried.replace("volume_percentile", "volume_percentile, volume_percentile AS s_volume")},
+        SELECT {carried},
                grade_score, ka_score,
                CASE WHEN ka_score >= %(ka_min_score)s AND ka_order <= %(ka_top_n)s THEN ka_order END AS ka_rank,
                CASE WHEN amount_12_fen >= %(size_large_min_yuan)s * 100 THEN 'large'
@@ -209,7 +209,7 @@ def parameters(as_of: datetime.date, versions: dict[str, RuleVersion]) -> dict[s
                 Dimension.GRADE: "grade", Dimension.KEY_ACCOUNT: "ka"}
     for dimension, version in versions.items():
         values[f"rule_{dimension}"] = version.pk
-        for name, value in {**rules.defaults(dimension), **version.parameters}.items():
+        for name, value in version.values.items():
             values[f"{prefixes[dimension]}_{name}"] = value
     values["grade_weights"] = 1.0 * sum(values[f"grade_{name}"] for name in rules.GRADE_WEIGHTS)
     values["ka_weights"] = 1.0 * sum(values[f"ka_{name}"] for name in rules.KEY_ACCOUNT_WEIGHTS)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from pharmacrm.core.money import fen_to_yuan
@@ -31,21 +32,17 @@ def _yuan(fen: int, money: bool) -> str:
     return f"¥{fen_to_yuan(fen):,.2f}" if money else "¥…"
 
 
-def _params(version: RuleVersion) -> dict[str, int]:
-    return {**rules.defaults(version.dimension), **version.parameters}
-
-
 def explain(row: Classification, *, money: bool) -> list[Line]:
     """One line per dimension: "优质: volume ¥1.8M (p90), growth +22%, 11 purchases in 12 months, credit A →
     score 84.0 ≥ 75 (grade v3)"."""
     lines = []
-    size = _params(row.size_rule)
+    size = row.size_rule.values
     threshold = {SizeClass.LARGE: ("≥", size["large_min_yuan"]), SizeClass.MEDIUM: ("≥", size["medium_min_yuan"]),
                  SizeClass.SMALL: ("<", size["medium_min_yuan"])}[row.size]
     lines.append(Line("size", row.size, SizeClass(row.size).label, _("last 12 months %(amount)s %(op)s ¥%(limit)s") % {
         "amount": _yuan(row.amount_12_fen, money), "op": threshold[0], "limit": f"{threshold[1]:,}"}, row.size_rule))
 
-    tenure = _params(row.tenure_rule)
+    tenure = row.tenure_rule.values
     if row.cooperation_since is None:
         because = _("no first cooperation on file and no purchase")
     else:
@@ -56,7 +53,7 @@ def explain(row: Classification, *, money: bool) -> list[Line]:
             "long": tenure["long_over_years"], "medium": tenure["medium_from_years"]}
     lines.append(Line("tenure", row.tenure, TenureClass(row.tenure).label, because, row.tenure_rule))
 
-    depth = _params(row.depth_rule)
+    depth = row.depth_rule.values
     if row.depth == DepthClass.TO_DEVELOP:
         because = _("no purchases in the last 12 months")
     elif row.share is None:
@@ -67,7 +64,7 @@ def explain(row: Classification, *, money: bool) -> list[Line]:
             "core": depth["core_share_percent"]}
     lines.append(Line("depth", row.depth, DepthClass(row.depth).label, because, row.depth_rule))
 
-    grade = _params(row.grade_rule)
+    grade = row.grade_rule.values
     growth = _("no previous year") if row.growth is None else f"{row.growth * 100:+.0f}%"
     cut = {Grade.PREMIUM: f"≥ {grade['premium_min']}", Grade.GENERAL: f"≥ {grade['general_min']}",
            Grade.POTENTIAL: f"< {grade['general_min']}"}[row.grade]
@@ -77,7 +74,7 @@ def explain(row: Classification, *, money: bool) -> list[Line]:
         "amount": _yuan(row.amount_12_fen, money), "percentile": row.volume_percentile, "growth": growth,
         "lines": row.lines_12, "credit": row.credit, "score": row.grade_score, "cut": cut}, row.grade_rule))
 
-    ka = _params(row.ka_rule)
+    ka = row.ka_rule.values
     candidate = (_("candidate no. %(rank)s") % {"rank": row.ka_rank} if row.ka_rank else _("not a candidate"))
     lines.append(Line("key_account", "candidate" if row.ka_rank else "", candidate, _(
         "score %(score).1f (candidates: the top %(top)s from %(minimum)s)") % {
@@ -87,7 +84,7 @@ def explain(row: Classification, *, money: bool) -> list[Line]:
 
 def components(row: Classification) -> list[dict[str, Any]]:
     """The grade's weighted components: score, weight and the points each adds."""
-    grade = _params(row.grade_rule)
+    grade = row.grade_rule.values
     weights = {name: grade[f"w_{name}"] for name in ("volume", "growth", "frequency", "recency", "tenure", "credit")}
     total = sum(weights.values()) or 1
     labels = {"volume": _("Purchase volume"), "growth": _("Growth"), "frequency": _("Purchase frequency"),
@@ -112,6 +109,17 @@ def next_grade(row: Classification, parameters: dict[str, int]) -> tuple[str, in
     if row.grade == Grade.GENERAL:
         return Grade.PREMIUM, parameters["premium_min"]
     return None
+
+
+def near_boundary(rows: QuerySet, kind: str, parameters: dict[str, int]) -> QuerySet:
+    """Seed 000 五.3: upgrade candidates are within ``upgrade_margin`` points below the next grade's cut-off;
+    downgrade warnings less than that above their own grade's cut-off."""
+    margin, premium, general = parameters["upgrade_margin"], parameters["premium_min"], parameters["general_min"]
+    if kind == "upgrade":
+        return rows.filter(Q(grade=Grade.GENERAL, grade_score__gte=premium - margin)
+                           | Q(grade=Grade.POTENTIAL, grade_score__gte=general - margin))
+    return rows.filter(Q(grade=Grade.PREMIUM, grade_score__lt=premium + margin)
+                       | Q(grade=Grade.GENERAL, grade_score__lt=general + margin))
 
 
 def upgrade_conditions(row: Classification, parameters: dict[str, int]) -> list[Condition]:

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from pharmacrm.core.models import ApprovalRequest, BaseModel
 from pharmacrm.core.querysets import ScopedQuerySet
 from pharmacrm.customers.models import Institution, visible_institution_ids
+from pharmacrm.grading import rules
 from pharmacrm.grading.choices import (
     ChangeReason,
     Credit,
@@ -87,6 +88,11 @@ class RuleVersion(BaseModel):
 
     def get_absolute_url(self) -> str:
         return reverse("grading:rule_detail", args=[self.pk])
+
+    @property
+    def values(self) -> dict[str, int]:
+        """Every parameter of the version: the stored ones over the schema's defaults (``grading.rules``)."""
+        return {**rules.defaults(self.dimension), **self.parameters}
 
 
 class GradingRun(BaseModel):

@@ -144,6 +144,15 @@ def start_run(*, actor: Any | None, kind: str = RunKind.ON_DEMAND, as_of: dateti
         return audited_create(GradingRun, actor=actor, kind=kind, as_of=as_of, started_by=actor)
 
 
+def request_run(*, actor: Any) -> GradingRun:
+    """A run started from a page or the API: opened now, computed by the worker once this commits."""
+    from pharmacrm.grading import tasks  # the task module imports this one
+
+    run = start_run(actor=actor)
+    transaction.on_commit(lambda: tasks.run_grading(run.pk))
+    return run
+
+
 def execute(run: GradingRun) -> GradingRun:
     return engine.run(run=run)
 

@@ -10,10 +10,10 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 from django.views.decorators.http import require_POST
@@ -25,9 +25,10 @@ from pharmacrm.core.forms import StyledFormMixin, add_service_errors
 from pharmacrm.core.generic import ScopedDetailView, ScopedListView, get_visible_or_404
 from pharmacrm.core.workflow import TransitionNotAllowed
 from pharmacrm.customers.models import Institution
-from pharmacrm.grading import engine, explain, rules, services, tasks
+from pharmacrm.grading import engine, explain, rules, services
 from pharmacrm.grading.choices import CLASSES, ChangeReason, Dimension, Grade, VersionStatus, class_label
 from pharmacrm.grading.models import Classification, GradeChange, GradingRun, RuleVersion, Strategy
+from pharmacrm.org.models import Division
 
 REFUSALS = (ValidationError, TransitionNotAllowed, StaleVersion)
 
@@ -35,6 +36,11 @@ REFUSALS = (ValidationError, TransitionNotAllowed, StaleVersion)
 def _require(request: HttpRequest, permission: str) -> None:
     if not request.user.has_perm(permission):
         raise PermissionDenied
+
+
+def _refused(request: HttpRequest, error: Exception) -> None:
+    for message in getattr(error, "messages", None) or [str(error)]:
+        messages.error(request, message)
 
 
 #: how many provinces the overview's region table lists (the biggest by customers)
@@ -53,7 +59,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         for dimension, value in zip(CLASSES, (size, tenure, depth, grade), strict=True):
             counts[dimension][value] = counts[dimension].get(value, 0) + n
     total = sum(counts[Dimension.GRADE].values())
-    strategies = {(row.dimension, row.klass): row for row in Strategy.objects.all()}
+    strategies = {(row.dimension, row.klass): row for row in Strategy.objects.visible_to(request.user)}
     dimensions = []
     for dimension, choices in CLASSES.items():
         bars = [{"value": value, "label": label, "count": counts[dimension].get(value, 0),
@@ -76,8 +82,6 @@ def _in_force() -> list[RuleVersion]:
 
 def _regions(visible: Any) -> list[dict[str, Any]]:
     """Grades by province, the biggest provinces first."""
-    from pharmacrm.org.models import Division
-
     by_province: dict[str, dict[str, int]] = {}
     for province, grade, n in (visible.order_by().values_list("institution__province_code", "grade")
                                .annotate(n=Count("pk"))):
@@ -103,12 +107,10 @@ def _movements(user: Any) -> list[dict[str, Any]]:
 def run_start(request: HttpRequest) -> HttpResponse:
     _require(request, "grading.run_grading")
     try:
-        run = services.start_run(actor=request.user)
+        run = services.request_run(actor=request.user)
     except (LookupError, ValidationError) as error:
-        for message in getattr(error, "messages", None) or [str(error)]:
-            messages.error(request, message)
+        _refused(request, error)
         return redirect("grading:overview")
-    transaction.on_commit(lambda: tasks.run_grading(run.pk))
     messages.success(request, _("Grading run #%(run)s started: the pages show its result when it is done.")
                      % {"run": run.pk})
     return redirect("grading:overview")
@@ -163,7 +165,7 @@ class RuleListView(ScopedListView):
 
 
 def _parameter_rows(version: RuleVersion) -> list[dict[str, Any]]:
-    values = {**rules.defaults(version.dimension), **version.parameters}
+    values = version.values
     return [{"label": parameter.label, "help": parameter.help_text, "value": values[parameter.name]}
             for parameter in rules.SCHEMA[version.dimension]]
 
@@ -191,6 +193,7 @@ class VersionForm(StyledFormMixin, forms.Form):
                                      widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     note = forms.CharField(label=_l("What changes and why"), max_length=500, required=False,
                            widget=forms.Textarea(attrs={"rows": 2}))
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def clean_effective_from(self) -> Any:
         day = self.cleaned_data["effective_from"]
@@ -200,11 +203,12 @@ class VersionForm(StyledFormMixin, forms.Form):
 
 
 def _version_page(request: HttpRequest, dimension: str, version: RuleVersion | None) -> HttpResponse:
-    source = version.parameters if version else (engine.in_force(policy.today())[dimension].parameters)
+    source = version or engine.in_force(policy.today())[dimension]
     data = request.POST if request.method == "POST" else None
     meta = VersionForm(data, initial={"effective_from": version.effective_from if version else policy.today(),
-                                      "note": version.note if version else ""})
-    parameters = rules.parameter_form(dimension, data=data, initial={**rules.defaults(dimension), **source})
+                                      "note": version.note if version else "",
+                                      "version": version.version if version else None})
+    parameters = rules.parameter_form(dimension, data=data, initial=source.values)
     if request.method == "POST" and meta.is_valid() and parameters.is_valid():
         try:
             fields = {"actor": request.user, "parameters": parameters.cleaned_data,
@@ -212,7 +216,8 @@ def _version_page(request: HttpRequest, dimension: str, version: RuleVersion | N
             if version is None:
                 version = services.draft_version(dimension=dimension, **fields)
             else:
-                version = services.update_draft(version=version, expected_version=version.version, **fields)
+                version = services.update_draft(version=version, expected_version=meta.cleaned_data["version"],
+                                                **fields)
             messages.success(request, _("Draft saved. Preview it to see what it would change."))
             return redirect(version.get_absolute_url())
         except REFUSALS as error:
@@ -248,8 +253,7 @@ def _act(request: HttpRequest, pk: int, service: Any, done: str) -> HttpResponse
     except PermissionDenied:
         raise
     except REFUSALS as error:
-        for message in getattr(error, "messages", None) or [str(error)]:
-            messages.error(request, message)
+        _refused(request, error)
     return redirect(version.get_absolute_url())
 
 
@@ -273,17 +277,17 @@ def institution_tab(request: HttpRequest, pk: int) -> HttpResponse:
     """The classes of one customer and why (loaded when the tab is opened)."""
     _require(request, "grading.view_classification")
     institution = get_visible_or_404(Institution, request.user, pk=pk)
-    row = (Classification.objects.select_related("run", "size_rule", "tenure_rule", "depth_rule", "grade_rule",
-                                                 "ka_rule").filter(institution=institution).first())
+    row = (Classification.objects.visible_to(request.user).filter(institution=institution)
+           .select_related("run", "size_rule", "tenure_rule", "depth_rule", "grade_rule", "ka_rule").first())
     context: dict[str, Any] = {"institution": institution, "row": row}
     if row is not None:
         money = request.user.has_perm("sales.view_purchase")
         context.update(lines=explain.explain(row, money=money), components=explain.components(row),
-                       changes=GradeChange.objects.filter(institution=institution).select_related("new_rule")[:20],
-                       strategies=list(Strategy.objects.filter(
-                           dimension__in=["grade", "depth", "size"], klass__in=[row.grade, row.depth, row.size])))
-        context["strategies"] = [strategy for strategy in context["strategies"]
-                                 if getattr(row, strategy.dimension) == strategy.klass]
+                       changes=(GradeChange.objects.visible_to(request.user).filter(institution=institution)
+                                .select_related("new_rule")[:20]),
+                       strategies=Strategy.objects.visible_to(request.user).filter(
+                           Q(dimension=Dimension.GRADE, klass=row.grade) | Q(dimension=Dimension.DEPTH, klass=row.depth)
+                           | Q(dimension=Dimension.SIZE, klass=row.size)))
     return render(request, "grading/_institution_tab.html", context)
 
 
@@ -311,21 +315,15 @@ class WatchListView(ScopedListView):
     def export_name(self) -> str:
         return f"grading-{self.kind}"
 
+    @cached_property
     def grade_parameters(self) -> dict[str, int]:
-        version = engine.in_force(policy.today())[Dimension.GRADE]
-        return {**rules.defaults(Dimension.GRADE), **version.parameters}
+        return engine.in_force(policy.today())[Dimension.GRADE].values
 
     def get_queryset(self) -> Any:
         rows = super().get_queryset()
         if self.kind == "key_accounts":
             return rows.filter(ka_rank__isnull=False)
-        values = self.grade_parameters()
-        margin, premium, general = values["upgrade_margin"], values["premium_min"], values["general_min"]
-        if self.kind == "upgrade":
-            return rows.filter(Q(grade="general", grade_score__gte=premium - margin)
-                               | Q(grade="potential", grade_score__gte=general - margin))
-        return rows.filter(Q(grade="premium", grade_score__lt=premium + margin)
-                           | Q(grade="general", grade_score__lt=general + margin))
+        return explain.near_boundary(rows, self.kind, self.grade_parameters)
 
     @property
     def sort_options(self) -> dict[str, tuple[str, ...]]:  # type: ignore[override]
@@ -336,13 +334,14 @@ class WatchListView(ScopedListView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        values = self.grade_parameters()
-        strategies = {(row.dimension, row.klass): row for row in Strategy.objects.filter(dimension="grade")}
+        values = self.grade_parameters
+        strategies = {row.klass: row for row in Strategy.objects.visible_to(self.request.user)
+                      .filter(dimension=Dimension.GRADE)}
         for row in context["rows"]:
             row.conditions = explain.upgrade_conditions(row, values) if self.kind == "upgrade" else []
             step = explain.next_grade(row, values)
-            row.next_label = class_label("grade", step[0]) if step else ""
-            row.strategy = strategies.get(("grade", row.grade))
+            row.next_label = class_label(Dimension.GRADE, step[0]) if step else ""
+            row.strategy = strategies.get(row.grade)
         context.update(kind=self.kind, margin=values["upgrade_margin"])
         return context
 
@@ -351,6 +350,8 @@ class WatchListView(ScopedListView):
 
 
 class StrategyForm(StyledFormMixin, forms.ModelForm):
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
     class Meta:
         model = Strategy
         fields = ["visit_every_days", "contacts_per_month", "service_package", "content_cadence"]
@@ -367,11 +368,12 @@ def strategy_list(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         _require(request, "grading.change_strategy")
         strategy = get_visible_or_404(Strategy, request.user, pk=request.POST.get("strategy"))
-        form = StrategyForm(request.POST, instance=Strategy.objects.get(pk=strategy.pk), auto_id=f"id_%s-{strategy.pk}")
+        form = StrategyForm(request.POST, instance=strategy, auto_id=f"id_%s-{strategy.pk}")
         if form.is_valid():
+            changes = {name: form.cleaned_data[name] for name in StrategyForm.Meta.fields}
             try:
-                services.update_strategy(actor=request.user, strategy=strategy, changes=form.cleaned_data,
-                                         expected_version=int(request.POST.get("version") or 0) or None)
+                services.update_strategy(actor=request.user, strategy=strategy, changes=changes,
+                                         expected_version=form.cleaned_data["version"])
                 messages.success(request, _("Strategy saved."))
                 return redirect("grading:strategy_list")
             except REFUSALS as error:
@@ -379,6 +381,7 @@ def strategy_list(request: HttpRequest) -> HttpResponse:
         failed[strategy.pk] = form
     for row in rows:
         row.label = class_label(row.dimension, row.klass)
-        row.form = failed.get(row.pk) or (StrategyForm(instance=row, auto_id=f"id_%s-{row.pk}") if can_edit else None)
+        row.form = failed.get(row.pk) or (StrategyForm(instance=row, initial={"version": row.version},
+                                                       auto_id=f"id_%s-{row.pk}") if can_edit else None)
     return render(request, "grading/strategy_list.html", {"rows": rows, "can_edit": can_edit},
                   status=400 if failed else 200)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -19,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from pharmacrm.core.api.base import ScopedModelViewSet, expected_version
-from pharmacrm.grading import services, tasks
+from pharmacrm.grading import services
 from pharmacrm.grading.choices import ChangeReason, DepthClass, Dimension, Grade, SizeClass, TenureClass
 from pharmacrm.grading.models import Classification, GradeChange, GradingRun, RuleVersion, Strategy
 
@@ -184,8 +183,7 @@ class GradingRunViewSet(ScopedModelViewSet):
 
     @extend_schema(request=None, responses=GradingRunSerializer)
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        run = services.start_run(actor=request.user)
-        transaction.on_commit(lambda: tasks.run_grading(run.pk))
+        run = services.request_run(actor=request.user)
         return Response(GradingRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -64,12 +64,18 @@ def export_csv(*, actor: Any, queryset: models.QuerySet, columns: Iterable[Colum
                filters: dict[str, str] | None = None) -> StreamingHttpResponse:
     """Audit the export, then stream ``queryset`` as CSV with one row per record."""
     columns = list(columns)
-    log_event(AuditAction.EXPORT, actor=actor, object_repr=name,
-              changes={"model": queryset.model._meta.label, "filters": filters or {}})
     rows = ([cell_value(row, accessor) for _title, accessor in columns]
             for row in queryset.iterator(chunk_size=2000))
+    return export_table(actor=actor, model=queryset.model._meta.label, header=[title for title, _accessor in columns],
+                        rows=rows, name=name, filters=filters)
+
+
+def export_table(*, actor: Any, model: str, header: Iterable[Any], rows: Iterable[Iterable[Any]], name: str,
+                 filters: dict[str, str] | None = None) -> StreamingHttpResponse:
+    """Audit the export, then stream ready-made ``rows`` (a report's table rather than a list of records)."""
+    log_event(AuditAction.EXPORT, actor=actor, object_repr=name, changes={"model": model, "filters": filters or {}})
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    response = StreamingHttpResponse(stream_csv([title for title, _accessor in columns], rows),
+    response = StreamingHttpResponse(stream_csv(header, ([safe_cell(value) for value in row] for row in rows)),
                                      content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
     return response

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from pharmacrm.core import policy
 from pharmacrm.core.audit import StaleVersion
+from pharmacrm.core.exports import export_table
 from pharmacrm.core.filters import StyledFilterSet
 from pharmacrm.core.forms import StyledFormMixin, add_service_errors
 from pharmacrm.core.generic import ScopedDetailView, ScopedListView, get_visible_or_404
@@ -50,27 +51,69 @@ REGION_ROWS = 12
 @login_required
 def overview(request: HttpRequest) -> HttpResponse:
     """How the customers the user may see fall into each class and region, the movements of the last runs, the
-    rules in force. One pass over the visible classes for all four dimensions, one for the regions."""
+    rules in force. One pass over the visible classes for all four dimensions, one for the regions.
+
+    ``?format=csv&table=classes|regions|movements`` exports one of the page's tables (every province, not only
+    the biggest), audited, for users who may export customers."""
     _require(request, "grading.view_classification")
     visible = Classification.objects.visible_to(request.user)
+    if request.GET.get("format") == "csv":
+        return _export_overview(request, visible)
+    strategies = {(row.dimension, row.klass): row for row in Strategy.objects.visible_to(request.user)}
+    dimensions, total = _distribution(visible)
+    for dimension in dimensions:
+        for bar in dimension["bars"]:
+            bar["strategy"] = strategies.get((dimension["value"], bar["value"]))
+    return render(request, "grading/overview.html", {
+        "total": total, "dimensions": dimensions, "regions": _regions(visible)[:REGION_ROWS],
+        "movements": _movements(request.user), "runs": GradingRun.objects.visible_to(request.user)[:5],
+        "in_force": _in_force(), "candidates": visible.filter(ka_rank__isnull=False).count(),
+        "grade_choices": Grade.choices, "dimension_choices": Dimension.choices,
+        "can_run": request.user.has_perm("grading.run_grading"), "can_export": _can_export(request.user)})
+
+
+def _can_export(user: Any) -> bool:
+    return user.has_perm("customers.export_institution")
+
+
+def _distribution(visible: Any) -> tuple[list[dict[str, Any]], int]:
+    """Per dimension, each class with its count and share of the visible customers; and their total."""
     counts: dict[str, dict[str, int]] = {dimension: {} for dimension in CLASSES}
     for size, tenure, depth, grade, n in (visible.order_by().values_list("size", "tenure", "depth", "grade")
                                           .annotate(n=Count("pk"))):
         for dimension, value in zip(CLASSES, (size, tenure, depth, grade), strict=True):
             counts[dimension][value] = counts[dimension].get(value, 0) + n
     total = sum(counts[Dimension.GRADE].values())
-    strategies = {(row.dimension, row.klass): row for row in Strategy.objects.visible_to(request.user)}
     dimensions = []
     for dimension, choices in CLASSES.items():
         bars = [{"value": value, "label": label, "count": counts[dimension].get(value, 0),
-                 "percent": round(100 * counts[dimension].get(value, 0) / total, 1) if total else 0,
-                 "strategy": strategies.get((dimension, value))} for value, label in choices.choices]
+                 "percent": round(100 * counts[dimension].get(value, 0) / total, 1) if total else 0}
+                for value, label in choices.choices]
         dimensions.append({"value": dimension, "label": Dimension(dimension).label, "bars": bars})
-    return render(request, "grading/overview.html", {
-        "total": total, "dimensions": dimensions, "regions": _regions(visible), "movements": _movements(request.user),
-        "runs": GradingRun.objects.visible_to(request.user)[:5], "in_force": _in_force(),
-        "candidates": visible.filter(ka_rank__isnull=False).count(), "grade_choices": Grade.choices,
-        "dimension_choices": Dimension.choices, "can_run": request.user.has_perm("grading.run_grading")})
+    return dimensions, total
+
+
+def _export_overview(request: HttpRequest, visible: Any) -> HttpResponse:
+    if not _can_export(request.user):
+        raise PermissionDenied
+    table = request.GET.get("table", "classes")
+    grades = [label for _value, label in Grade.choices]
+    if table == "classes":
+        header: list[Any] = [_("Dimension"), _("Class"), _("Customers"), _("Percent")]
+        rows: list[list[Any]] = [[dimension["label"], bar["label"], bar["count"], bar["percent"]]
+                                 for dimension in _distribution(visible)[0] for bar in dimension["bars"]]
+    elif table == "regions":
+        header = [_("Province code"), _("Province"), _("Customers"), *grades]
+        rows = [[region["code"], region["name"], region["total"], *region["grades"]] for region in _regions(visible)]
+    elif table == "movements":
+        header = [_("Run"), _("As of"), *[label for _value, label in Dimension.choices]]
+        rows = [[movement["run"].pk, movement["run"].as_of.isoformat(), *movement["counts"]]
+                for movement in _movements(request.user)]
+    else:
+        return HttpResponse(_("Unknown table: choose classes, regions or movements."), status=400,
+                            content_type="text/plain; charset=utf-8")
+    return export_table(actor=request.user, model=Classification._meta.label, header=header, rows=rows,
+                        name=f"grading-{table}", filters={"table": table})
 
 
 def _in_force() -> list[RuleVersion]:
@@ -81,7 +124,7 @@ def _in_force() -> list[RuleVersion]:
 
 
 def _regions(visible: Any) -> list[dict[str, Any]]:
-    """Grades by province, the biggest provinces first."""
+    """Grades by province, the biggest provinces first (all of them)."""
     by_province: dict[str, dict[str, int]] = {}
     for province, grade, n in (visible.order_by().values_list("institution__province_code", "grade")
                                .annotate(n=Count("pk"))):
@@ -89,7 +132,7 @@ def _regions(visible: Any) -> list[dict[str, Any]]:
     names = dict(Division.objects.filter(code__in=by_province).values_list("code", "name"))
     rows = [{"code": code, "name": names.get(code, code), "total": sum(grades.values()),
              "grades": [grades.get(value, 0) for value in Grade.values]} for code, grades in by_province.items()]
-    return sorted(rows, key=lambda row: -row["total"])[:REGION_ROWS]
+    return sorted(rows, key=lambda row: (-row["total"], row["code"]))
 
 
 def _movements(user: Any) -> list[dict[str, Any]]:

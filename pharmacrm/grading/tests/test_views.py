@@ -10,7 +10,7 @@ import pytest
 from conftest import login
 from pharmacrm.core import approvals
 from pharmacrm.grading.choices import VersionStatus
-from pharmacrm.grading.models import GradeChange, RuleVersion
+from pharmacrm.grading.models import GradeChange, GradingRun, RuleVersion
 from pharmacrm.grading.tests.test_engine import buy, grade_all, place, world  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.django_db
@@ -72,6 +72,40 @@ def test_changes_are_listed_in_scope_and_exported(client: Any, world: dict[str, 
     export = client.get("/grading/changes/?dimension=size&format=csv")
     body = b"".join(export.streaming_content).decode("utf-8-sig")
     assert export.status_code == 200 and "成长诊所" in body and "成都诊所" in body
+
+
+def test_the_overview_tables_export_in_scope(client: Any, world: dict[str, Any]) -> None:  # noqa: F811
+    from pharmacrm.core.models import AuditAction, AuditEntry
+
+    mine, far = place(world, "长宁诊所"), place(world, "成都诊所", owner=world["rep_west"])
+    for institution in (mine, far):
+        buy(world, institution, "250000")
+    grade_all(world)
+    login(client, world["rep_east"])
+    assert "format=csv" not in _page(client, "/grading/")  # reps may not export customers
+    assert client.get("/grading/?format=csv&table=regions").status_code == 403
+
+    def export(user: Any, table: str) -> list[list[str]]:
+        import csv
+
+        login(client, user)
+        response = client.get(f"/grading/?format=csv&table={table}")
+        assert response.status_code == 200, response.status_code
+        return list(csv.reader(b"".join(response.streaming_content).decode("utf-8-sig").splitlines()))
+
+    login(client, world["manager_east"])
+    assert "table=regions" in _page(client, "/grading/")
+    classes = export(world["manager_east"], "classes")
+    assert classes[0] == ["维度", "分类", "客户", "占比"]
+    assert ["规模", "中型", "1", "50.0"] in classes  # east: 长宁诊所 and the fixture's own customer
+    regions = export(world["manager_east"], "regions")
+    assert [row[1] for row in regions[1:]] == ["上海市"]  # no 四川省 outside the manager's scope
+    assert {row[1] for row in export(world["leader"], "regions")[1:]} >= {"上海市", "四川省"}
+    movements = export(world["leader"], "movements")
+    assert len(movements) == 1 + GradingRun.objects.filter(status="done").count()
+    assert AuditEntry.objects.filter(action=AuditAction.EXPORT, object_repr="grading-regions").count() == 2
+    response = client.get("/grading/?format=csv&table=secrets")
+    assert response.status_code == 400 and "classes" in response.content.decode()
 
 
 def test_marketing_drafts_previews_and_submits_on_the_pages(client: Any, world: dict[str, Any]) -> None:  # noqa: F811

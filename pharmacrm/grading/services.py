@@ -11,7 +11,7 @@ import datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -31,6 +31,8 @@ from pharmacrm.org.scope import authorize
 APPROVAL_KIND = "grading.rules"
 #: a run still marked running after this long died with its worker and no longer blocks a new one
 STALE_RUN_HOURS = 6
+#: how often drafting retries when another draft of the dimension took the number it chose
+DRAFT_ATTEMPTS = 3
 
 
 def register_approval() -> None:
@@ -53,12 +55,25 @@ def draft_version(*, actor: Any, dimension: str, parameters: dict[str, Any], eff
         raise ValidationError({"dimension": _("Unknown dimension.")})
     values = rules.validate(dimension, parameters)
     effective_from = _check_date(effective_from)
-    with transaction.atomic():
-        last = (RuleVersion.objects.select_for_update().filter(dimension=dimension)
-                .aggregate(number=Max("number"))["number"]) or 0
-        return audited_create(RuleVersion, actor=actor, dimension=dimension, number=last + 1,
-                              effective_from=effective_from, parameters=values, note=(note or "").strip()[:500],
-                              created_by=actor)
+    for _attempt in range(DRAFT_ATTEMPTS):
+        # two drafts of one dimension at the same moment (PostgreSQL) may take the same number: the loser of
+        # the unique constraint takes the next one
+        try:
+            with transaction.atomic():
+                last = RuleVersion.objects.filter(dimension=dimension).aggregate(number=Max("number"))["number"] or 0
+                return audited_create(RuleVersion, actor=actor, dimension=dimension, number=last + 1,
+                                      effective_from=effective_from, parameters=values,
+                                      note=(note or "").strip()[:500], created_by=actor)
+        except IntegrityError:
+            continue
+        except ValidationError as error:  # the other draft committed before this one was checked
+            if not _number_taken(error):
+                raise
+    raise ValidationError(_("Another version of these rules was being drafted at the same time: try again."))
+
+
+def _number_taken(error: ValidationError) -> bool:
+    return any(item.code == "unique_together" for item in getattr(error, "error_dict", {}).get("__all__", ()))
 
 
 def _draft(version: RuleVersion) -> RuleVersion:

@@ -207,6 +207,29 @@ def test_versions_take_effect_on_their_date(world: dict[str, Any]) -> None:
         services.update_draft(actor=world["marketing"], version=version, parameters={}, effective_from=later)
 
 
+def test_a_draft_taking_a_number_just_taken_takes_the_next(world: dict[str, Any], monkeypatch: Any) -> None:
+    """Two drafts of one dimension at once: the one that read the last number before the other committed
+    loses the unique number and retries with the next."""
+    from django.db.models import QuerySet
+
+    other = services.draft_version(actor=world["marketing"], dimension=Dimension.SIZE, effective_from=AS_OF,
+                                   parameters={}, note="the other draft")
+    real, stale = QuerySet.aggregate, [1]
+
+    def read_before_the_other(self: QuerySet, *args: Any, **kwargs: Any) -> Any:
+        return {"number": stale.pop()} if stale else real(self, *args, **kwargs)
+
+    monkeypatch.setattr(QuerySet, "aggregate", read_before_the_other)
+    draft = services.draft_version(actor=world["marketing"], dimension=Dimension.SIZE, effective_from=AS_OF,
+                                   parameters={}, note="mine")
+    assert (other.number, draft.number, draft.note) == (2, 3, "mine")
+    stale.extend([1] * services.DRAFT_ATTEMPTS)
+    with pytest.raises(ValidationError, match="same time"):
+        services.draft_version(actor=world["marketing"], dimension=Dimension.SIZE, effective_from=AS_OF,
+                               parameters={})
+    assert RuleVersion.objects.filter(dimension=Dimension.SIZE).count() == 3
+
+
 @pytest.mark.parametrize(("dimension", "parameters", "field"), [
     (Dimension.SIZE, {"large_min_yuan": 100, "medium_min_yuan": 100}, "medium_min_yuan"),
     (Dimension.SIZE, {"large_min_yuan": "很多"}, "large_min_yuan"),

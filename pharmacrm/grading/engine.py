@@ -89,8 +89,8 @@ def _inputs_sql() -> str:
             SELECT institution_id, SUM(total_fen) AS owed FROM sales_order
             WHERE status IN ({statuses}) GROUP BY institution_id
         )
-        SELECT i.id AS institution_id, COALESCE(b.a12, 0) AS amount_12_fen, COALESCE(b.p12, 0) AS amount_prev_12_fen,
-               COALESCE(b.l12, 0) AS lines_12, b.last_month AS last_month,
+        SELECT i.id AS institution_id, i.kind, i.hospital_grade, COALESCE(b.a12, 0) AS amount_12_fen,
+               COALESCE(b.p12, 0) AS amount_prev_12_fen, COALESCE(b.l12, 0) AS lines_12, b.last_month AS last_month,
                COALESCE(i.first_cooperation_date, CASE WHEN i.first_month IS NOT NULL THEN {first} END)
                    AS cooperation_since,
                i.first_cooperation_date IS NULL AND i.first_month IS NOT NULL AS since_first_purchase,
@@ -98,7 +98,7 @@ def _inputs_sql() -> str:
                     THEN CAST(ROUND(i.annual_category_purchases * 100) AS BIGINT) END AS category_total_fen,
                CASE WHEN cl.limit_fen IS NULL THEN 'B' WHEN COALESCE(o.owed, 0) > cl.limit_fen THEN 'C' ELSE 'A' END
                    AS credit
-        FROM (SELECT id, first_cooperation_date, annual_category_purchases,
+        FROM (SELECT id, kind, hospital_grade, first_cooperation_date, annual_category_purchases,
                      CASE WHEN first_cooperation_date IS NULL THEN (
                          SELECT MIN(pm.month) FROM sales_purchasemonth pm
                          WHERE pm.institution_id = customers_institution.id AND pm.month <= %(m0)s) END AS first_month
@@ -109,18 +109,21 @@ def _inputs_sql() -> str:
     """  # noqa: S608
 
 
-def _classify_sql(source: str, *, stored_percentile: bool = False, ranked: bool = True) -> str:
-    """Stage 2 over ``source`` (a table with ``INPUT_COLUMNS``): every column of ``RESULT_COLUMNS``.
+def _classify_sql(source: str, *, stored_percentile: bool = False, ranked: bool = True,
+                  ordered: bool = False) -> str:
+    """Stage 2 over ``source`` (a table with ``INPUT_COLUMNS`` and the customer's ``kind`` and
+    ``hospital_grade``, which weigh its influence): every column of ``RESULT_COLUMNS``.
 
     A preview reads the last run's rows, whose volume percentile no rule changes (``stored_percentile``),
     and ranks key-account candidates only when it previews that dimension (``ranked``): each window is a
-    sort of every customer.
+    sort of every customer. A run wants the rows in customer order (``ordered``): they are then compared
+    with the stored classes and appended to their table in key order rather than looked up all over it.
     """
     clamp = DIALECT[connection.vendor]["clamp"].format
     month_index = "(({0} / 100) * 12 + {0} %% 100)".format
-    influence = " ".join(f"WHEN i.hospital_grade = '{grade}' THEN %(ka_influence_{grade})s"
+    influence = " ".join(f"WHEN s.hospital_grade = '{grade}' THEN %(ka_influence_{grade})s"
                          for grade in rules.INFLUENCE_GRADES)
-    influence += " " + " ".join(f"WHEN i.kind = '{kind}' THEN %(ka_influence_{kind})s" for kind in rules.INFLUENCE_KINDS)
+    influence += " " + " ".join(f"WHEN s.kind = '{kind}' THEN %(ka_influence_{kind})s" for kind in rules.INFLUENCE_KINDS)
     inputs = ", ".join(f"s.{column}" for column in INPUT_COLUMNS)
     percentile = ("s.volume_percentile" if stored_percentile else
                   "CASE WHEN s.amount_12_fen > 0 THEN 100.0 * CUME_DIST() OVER "
@@ -170,10 +173,10 @@ def _classify_sql(source: str, *, stored_percentile: bool = False, ranked: bool 
                 AS ka_order
             FROM (
                 SELECT components.*, {grade_score} AS grade_score, {ka_score} AS ka_score
-                FROM (SELECT {inputs}, {scores}
-                      FROM {source} s JOIN customers_institution i ON i.id = s.institution_id) components
+                FROM (SELECT {inputs}, {scores} FROM {source} s) components
             ) scored
         ) ranked
+        {"ORDER BY institution_id" if ordered else ""}
     """  # noqa: S608
 
 
@@ -261,7 +264,7 @@ def run(*, run: GradingRun) -> GradingRun:
     columns = ", ".join(RESULT_COLUMNS)
     try:
         with connection.cursor() as cursor:
-            _temp(cursor, "grading_result", _classify_sql(f"({_inputs_sql()})"), params)
+            _temp(cursor, "grading_result", _classify_sql(f"({_inputs_sql()})", ordered=True), params)
             # SQLite: without per-row key checks the old rows go in one truncation and the new ones are not
             # looked up seven times each; the customers are joined in instead (one deleted since stage 2 is
             # left out), and the run and rule versions are the ones this run holds
@@ -272,11 +275,10 @@ def run(*, run: GradingRun) -> GradingRun:
                     SELECT c.*, %(run)s, %(as_of)s FROM ({_changes_sql()}) c""", {**params, "run": run.pk})  # noqa: S608
                 changes = cursor.rowcount
                 cursor.execute("DELETE FROM grading_classification")
-                # in key order, so the rows are appended rather than inserted all over the table
+                # the new classes come in key order (stage 2 sorted them), so they are appended to the table
                 replace = (f"INSERT INTO grading_classification ({columns}, run_id, as_of) "  # noqa: S608
                            f"SELECT {', '.join(f'r.{column}' for column in RESULT_COLUMNS)}, %(run)s, %(as_of)s "
-                           "FROM grading_result r JOIN customers_institution i ON i.id = r.institution_id "
-                           "ORDER BY r.institution_id")
+                           "FROM grading_result r JOIN customers_institution i ON i.id = r.institution_id")
                 cursor.execute(replace, {**params, "run": run.pk})
                 customers = cursor.rowcount
                 _notify_owners(run)
@@ -333,8 +335,9 @@ def preview(version: RuleVersion) -> dict[str, Any]:
         column = CLASS_COLUMNS[version.dimension]
         old_expr, new_expr = f"o.{column}", f"n.{column}"
     moves: dict[tuple[str, str], Move] = {}
-    classify = _classify_sql("grading_classification", stored_percentile=True,
-                             ranked=version.dimension == Dimension.KEY_ACCOUNT)
+    stored = ("(SELECT c.*, i.kind, i.hospital_grade FROM grading_classification c "
+              "JOIN customers_institution i ON i.id = c.institution_id)")
+    classify = _classify_sql(stored, stored_percentile=True, ranked=version.dimension == Dimension.KEY_ACCOUNT)
     with connection.cursor() as cursor:
         _temp(cursor, "grading_result", classify, params)
         moved = (f"SELECT {old_expr} AS old, {new_expr} AS new, n.institution_id "  # noqa: S608 - names from here

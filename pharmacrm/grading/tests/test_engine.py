@@ -224,7 +224,7 @@ def test_a_draft_taking_a_number_just_taken_takes_the_next(world: dict[str, Any]
                                    parameters={}, note="mine")
     assert (other.number, draft.number, draft.note) == (2, 3, "mine")
     stale.extend([1] * services.DRAFT_ATTEMPTS)
-    with pytest.raises(ValidationError, match="same time|同一时间"):
+    with pytest.raises(ValidationError, match=r"same time|同一时间"):
         services.draft_version(actor=world["marketing"], dimension=Dimension.SIZE, effective_from=AS_OF,
                                parameters={})
     assert RuleVersion.objects.filter(dimension=Dimension.SIZE).count() == 3

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from pharmacrm.customers.choices import InstitutionKind
+
 
 class Dimension(models.TextChoices):
     SIZE = "size", _("Size")
@@ -52,11 +54,22 @@ CLASSES: dict[str, type[models.TextChoices]] = {
 }
 
 
+class StrategyDimension(models.TextChoices):
+    """What a strategy is written for: a computed class, or the customer's type from the master (seed 003 二
+    按行业分类: for us hospitals, pharmacies, distributors …)."""
+
+    SIZE = "size", _("Size")
+    TENURE = "tenure", _("Tenure")
+    DEPTH = "depth", _("Cooperation depth")
+    GRADE = "grade", _("Grade")
+    CUSTOMER_TYPE = "customer_type", _("Customer type")
+
+
 def class_label(dimension: str, value: str) -> str:
     """The display name of a class of ``dimension`` (the key-account "class" is being a candidate or not)."""
     if dimension == Dimension.KEY_ACCOUNT:
         return str(_("Candidate") if value else _("Not a candidate"))
-    choices = CLASSES.get(dimension)
+    choices = InstitutionKind if dimension == StrategyDimension.CUSTOMER_TYPE else CLASSES.get(dimension)
     return str(choices(value).label) if choices and value in choices.values else value
 
 

@@ -35,6 +35,7 @@ from pharmacrm.grading.choices import (
     RunKind,
     RunStatus,
     SizeClass,
+    StrategyDimension,
     TenureClass,
     VersionStatus,
     class_label,
@@ -255,8 +256,8 @@ class Strategy(BaseModel):
     Read by the engagement module (visit plans, cadence) and the service module (service packages).
     """
 
-    dimension = models.CharField(_("dimension"), max_length=16, choices=Dimension.choices)
-    klass = models.CharField(_("class"), max_length=16)
+    dimension = models.CharField(_("dimension"), max_length=16, choices=StrategyDimension.choices)
+    klass = models.CharField(_("class"), max_length=32)
     visit_every_days = models.PositiveIntegerField(_("visit every (days)"), null=True, blank=True,
                                                    help_text=_("Empty: as the rep sees fit."))
     contacts_per_month = models.PositiveSmallIntegerField(_("contacts a month, at least"), null=True, blank=True)
@@ -273,6 +274,14 @@ class Strategy(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.dimension}/{self.klass}"
+
+    @property
+    def klass_label(self) -> str:
+        return class_label(self.dimension, self.klass)
+
+    @property
+    def says_anything(self) -> bool:
+        return bool(self.visit_every_days or self.contacts_per_month or self.service_package or self.content_cadence)
 
 
 def month_start(month: int) -> datetime.date:

@@ -25,9 +25,18 @@ from pharmacrm.core.filters import StyledFilterSet
 from pharmacrm.core.forms import StyledFormMixin, add_service_errors
 from pharmacrm.core.generic import ScopedDetailView, ScopedListView, get_visible_or_404
 from pharmacrm.core.workflow import TransitionNotAllowed
+from pharmacrm.customers.choices import InstitutionKind
 from pharmacrm.customers.models import Institution
 from pharmacrm.grading import engine, explain, rules, services
-from pharmacrm.grading.choices import CLASSES, ChangeReason, Dimension, Grade, VersionStatus, class_label
+from pharmacrm.grading.choices import (
+    CLASSES,
+    ChangeReason,
+    Dimension,
+    Grade,
+    StrategyDimension,
+    VersionStatus,
+    class_label,
+)
 from pharmacrm.grading.models import Classification, GradeChange, GradingRun, RuleVersion, Strategy
 from pharmacrm.org.models import Division
 
@@ -60,12 +69,13 @@ def overview(request: HttpRequest) -> HttpResponse:
     if request.GET.get("format") == "csv":
         return _export_overview(request, visible)
     strategies = {(row.dimension, row.klass): row for row in Strategy.objects.visible_to(request.user)}
-    dimensions, total = _distribution(visible)
+    regions, kinds = _by_customer(visible)
+    dimensions, total = _distribution(visible, kinds)
     for dimension in dimensions:
         for bar in dimension["bars"]:
             bar["strategy"] = strategies.get((dimension["value"], bar["value"]))
     return render(request, "grading/overview.html", {
-        "total": total, "dimensions": dimensions, "regions": _regions(visible)[:REGION_ROWS],
+        "total": total, "dimensions": dimensions, "regions": regions[:REGION_ROWS],
         "movements": _movements(request.user), "runs": GradingRun.objects.visible_to(request.user)[:5],
         "in_force": _in_force(), "candidates": visible.filter(ka_rank__isnull=False).count(),
         "grade_choices": Grade.choices, "dimension_choices": Dimension.choices,
@@ -76,20 +86,24 @@ def _can_export(user: Any) -> bool:
     return user.has_perm("customers.export_institution")
 
 
-def _distribution(visible: Any) -> tuple[list[dict[str, Any]], int]:
-    """Per dimension, each class with its count and share of the visible customers; and their total."""
+def _distribution(visible: Any, kinds: dict[str, int]) -> tuple[list[dict[str, Any]], int]:
+    """Per dimension — and per customer type (``kinds``: counts by type) — each class with its count and
+    share of the visible customers; and their total."""
     counts: dict[str, dict[str, int]] = {dimension: {} for dimension in CLASSES}
     for size, tenure, depth, grade, n in (visible.order_by().values_list("size", "tenure", "depth", "grade")
                                           .annotate(n=Count("pk"))):
         for dimension, value in zip(CLASSES, (size, tenure, depth, grade), strict=True):
             counts[dimension][value] = counts[dimension].get(value, 0) + n
+    counts[StrategyDimension.CUSTOMER_TYPE] = kinds
     total = sum(counts[Dimension.GRADE].values())
     dimensions = []
-    for dimension, choices in CLASSES.items():
+    for dimension, choices in [*CLASSES.items(), (StrategyDimension.CUSTOMER_TYPE, InstitutionKind)]:
         bars = [{"value": value, "label": label, "count": counts[dimension].get(value, 0),
                  "percent": round(100 * counts[dimension].get(value, 0) / total, 1) if total else 0}
-                for value, label in choices.choices]
-        dimensions.append({"value": dimension, "label": Dimension(dimension).label, "bars": bars})
+                for value, label in choices.choices
+                if dimension != StrategyDimension.CUSTOMER_TYPE or counts[dimension].get(value)]
+        dimensions.append({"value": dimension, "label": StrategyDimension(dimension).label, "bars": bars,
+                           "filter": "kind" if dimension == StrategyDimension.CUSTOMER_TYPE else dimension})
     return dimensions, total
 
 
@@ -101,10 +115,12 @@ def _export_overview(request: HttpRequest, visible: Any) -> HttpResponse:
     if table == "classes":
         header: list[Any] = [_("Dimension"), _("Class"), _("Customers"), _("Percent")]
         rows: list[list[Any]] = [[dimension["label"], bar["label"], bar["count"], bar["percent"]]
-                                 for dimension in _distribution(visible)[0] for bar in dimension["bars"]]
+                                 for dimension in _distribution(visible, _by_customer(visible)[1])[0]
+                                 for bar in dimension["bars"]]
     elif table == "regions":
         header = [_("Province code"), _("Province"), _("Customers"), *grades]
-        rows = [[region["code"], region["name"], region["total"], *region["grades"]] for region in _regions(visible)]
+        rows = [[region["code"], region["name"], region["total"], *region["grades"]]
+                for region in _by_customer(visible)[0]]
     elif table == "movements":
         header = [_("Run"), _("As of"), *[label for _value, label in Dimension.choices]]
         rows = [[movement["run"].pk, movement["run"].as_of.isoformat(), *movement["counts"]]
@@ -123,16 +139,21 @@ def _in_force() -> list[RuleVersion]:
         return []
 
 
-def _regions(visible: Any) -> list[dict[str, Any]]:
-    """Grades by province, the biggest provinces first (all of them)."""
+def _by_customer(visible: Any) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """From the customers' master, in one pass: grades by province (the biggest provinces first, all of
+    them) and counts by customer type."""
     by_province: dict[str, dict[str, int]] = {}
-    for province, grade, n in (visible.order_by().values_list("institution__province_code", "grade")
-                               .annotate(n=Count("pk"))):
-        by_province.setdefault(province, {})[grade] = n
+    kinds: dict[str, int] = {}
+    for province, kind, grade, n in (visible.order_by()
+                                     .values_list("institution__province_code", "institution__kind", "grade")
+                                     .annotate(n=Count("pk"))):
+        grades = by_province.setdefault(province, {})
+        grades[grade] = grades.get(grade, 0) + n
+        kinds[kind] = kinds.get(kind, 0) + n
     names = dict(Division.objects.filter(code__in=by_province).values_list("code", "name"))
     rows = [{"code": code, "name": names.get(code, code), "total": sum(grades.values()),
              "grades": [grades.get(value, 0) for value in Grade.values]} for code, grades in by_province.items()]
-    return sorted(rows, key=lambda row: (-row["total"], row["code"]))
+    return sorted(rows, key=lambda row: (-row["total"], row["code"])), kinds
 
 
 def _movements(user: Any) -> list[dict[str, Any]]:
@@ -328,9 +349,11 @@ def institution_tab(request: HttpRequest, pk: int) -> HttpResponse:
         context.update(lines=explain.explain(row, money=money), components=explain.components(row),
                        changes=(GradeChange.objects.visible_to(request.user).filter(institution=institution)
                                 .select_related("new_rule")[:20]),
-                       strategies=Strategy.objects.visible_to(request.user).filter(
+                       strategies=[strategy for strategy in Strategy.objects.visible_to(request.user).filter(
                            Q(dimension=Dimension.GRADE, klass=row.grade) | Q(dimension=Dimension.DEPTH, klass=row.depth)
-                           | Q(dimension=Dimension.SIZE, klass=row.size)))
+                           | Q(dimension=Dimension.SIZE, klass=row.size)
+                           | Q(dimension=StrategyDimension.CUSTOMER_TYPE, klass=institution.kind))
+                           if strategy.says_anything])
     return render(request, "grading/_institution_tab.html", context)
 
 
@@ -406,7 +429,8 @@ def strategy_list(request: HttpRequest) -> HttpResponse:
     """What each class calls for (read by visit planning and service); marketing edits a row in place."""
     _require(request, "grading.view_strategy")
     can_edit = request.user.has_perm("grading.change_strategy")
-    rows = list(Strategy.objects.visible_to(request.user))
+    order = StrategyDimension.values
+    rows = sorted(Strategy.objects.visible_to(request.user), key=lambda row: (order.index(row.dimension), row.pk))
     failed: dict[int, Any] = {}
     if request.method == "POST":
         _require(request, "grading.change_strategy")
@@ -423,7 +447,6 @@ def strategy_list(request: HttpRequest) -> HttpResponse:
                 add_service_errors(form, error)
         failed[strategy.pk] = form
     for row in rows:
-        row.label = class_label(row.dimension, row.klass)
         row.form = failed.get(row.pk) or (StrategyForm(instance=row, initial={"version": row.version},
                                                        auto_id=f"id_%s-{row.pk}") if can_edit else None)
     return render(request, "grading/strategy_list.html", {"rows": rows, "can_edit": can_edit},

@@ -188,10 +188,12 @@ class GradingRunViewSet(ScopedModelViewSet):
 
 
 class StrategySerializer(serializers.ModelSerializer):
+    klass_label = serializers.CharField(read_only=True)
+
     class Meta:
         model = Strategy
-        fields = ["id", "dimension", "klass", "visit_every_days", "contacts_per_month", "service_package",
-                  "content_cadence", "version"]
+        fields = ["id", "dimension", "klass", "klass_label", "visit_every_days", "contacts_per_month",
+                  "service_package", "content_cadence", "version"]
         read_only_fields = ["id", "dimension", "klass", "version"]
 
 

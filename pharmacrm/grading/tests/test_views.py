@@ -160,6 +160,30 @@ def test_upgrade_candidates_downgrade_warnings_and_key_accounts(client: Any, wor
     assert export.status_code == 200 and "差一点的诊所" in b"".join(export.streaming_content).decode("utf-8-sig")
 
 
+def test_customer_type_is_a_strategy_dimension(client: Any, world: dict[str, Any]) -> None:  # noqa: F811
+    """Seed 003 二 classifies by industry too: for us the customer's type, counted on the overview and with a
+    strategy of its own that the customer's tab shows once marketing has written one."""
+    from pharmacrm.grading.models import Strategy
+
+    mine = place(world, "长宁诊所")  # a clinic
+    grade_all(world)
+    clinics = Strategy.objects.get(dimension="customer_type", klass="clinic")
+    assert not clinics.says_anything
+    login(client, world["marketing"])
+    overview = _page(client, "/grading/")
+    assert "客户类型" in overview and "/customers/institutions/?kind=clinic" in overview
+    assert "门诊部" in _page(client, "/grading/strategies/")
+    form = {"strategy": clinics.pk, "version": clinics.version, "visit_every_days": "", "contacts_per_month": "2",
+            "service_package": "诊所：季度用药培训", "content_cadence": ""}
+    assert client.post("/grading/strategies/", form).status_code == 302
+    login(client, world["rep_east"])
+    tab = _page(client, f"/grading/institutions/{mine.pk}/")
+    assert "客户类型 · 诊所/门诊部" in tab and "季度用药培训" in tab
+    classes = client.get("/api/v1/grading/strategies/?dimension=customer_type").json()
+    rows = classes.get("results", classes)
+    assert any(row["klass"] == "clinic" and row["service_package"] == "诊所：季度用药培训" for row in rows)
+
+
 def test_marketing_keeps_the_strategy_table(client: Any, world: dict[str, Any]) -> None:  # noqa: F811
     from pharmacrm.grading.models import Strategy
 

@@ -317,6 +317,8 @@ SPECTACULAR_SETTINGS = {
         "ProductStatusEnum": "pharmacrm.sales.choices.ProductStatus",
         "InvoiceKindEnum": "pharmacrm.sales.choices.InvoiceKind",
         "OrderStatusEnum": "pharmacrm.sales.choices.OrderStatus",
+        "GradingDimensionEnum": "pharmacrm.grading.choices.Dimension",
+        "StrategyDimensionEnum": "pharmacrm.grading.choices.StrategyDimension",
     },
 }
 

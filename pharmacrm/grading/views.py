@@ -59,8 +59,9 @@ REGION_ROWS = 12
 
 @login_required
 def overview(request: HttpRequest) -> HttpResponse:
-    """How the customers the user may see fall into each class and region, the movements of the last runs, the
-    rules in force. One pass over the visible classes for all four dimensions, one for the regions.
+    """How the customers the user may see fall into each class, customer type and province, the movements of the
+    last runs, the rules in force. One pass over the visible classes for the four computed dimensions, one
+    joined to the customers for their types and provinces.
 
     ``?format=csv&table=classes|regions|movements`` exports one of the page's tables (every province, not only
     the biggest), audited, for users who may export customers."""

@@ -337,6 +337,10 @@ def rule_submit(request: HttpRequest, pk: int) -> HttpResponse:
 # --- the customer page's grading tab --------------------------------------------------------------------
 
 
+#: the customer tab lists what its grade calls for first, what its type calls for last
+TAB_STRATEGY_ORDER = (Dimension.GRADE, Dimension.DEPTH, Dimension.SIZE, Dimension.TENURE, StrategyDimension.CUSTOMER_TYPE)
+
+
 @login_required
 def institution_tab(request: HttpRequest, pk: int) -> HttpResponse:
     """The classes of one customer and why (loaded when the tab is opened)."""
@@ -355,6 +359,7 @@ def institution_tab(request: HttpRequest, pk: int) -> HttpResponse:
                            | Q(dimension=Dimension.SIZE, klass=row.size)
                            | Q(dimension=StrategyDimension.CUSTOMER_TYPE, klass=institution.kind))
                            if strategy.says_anything])
+        context["strategies"].sort(key=lambda strategy: TAB_STRATEGY_ORDER.index(strategy.dimension))
     return render(request, "grading/_institution_tab.html", context)
 
 

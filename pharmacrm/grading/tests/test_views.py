@@ -179,6 +179,7 @@ def test_customer_type_is_a_strategy_dimension(client: Any, world: dict[str, Any
     login(client, world["rep_east"])
     tab = _page(client, f"/grading/institutions/{mine.pk}/")
     assert "客户类型 · 诊所/门诊部" in tab and "季度用药培训" in tab
+    assert tab.index("等级 · ") < tab.index("客户类型 · ")  # what the grade calls for first
     classes = client.get("/api/v1/grading/strategies/?dimension=customer_type").json()
     rows = classes.get("results", classes)
     assert any(row["klass"] == "clinic" and row["service_package"] == "诊所：季度用药培训" for row in rows)

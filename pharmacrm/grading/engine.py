@@ -11,7 +11,7 @@ then makes one short write:
    key-account scores, each dimension's class, the key-account candidate rank — all from the parameters
    of the rule versions in force, bound as query parameters.
 3. **write** (one transaction): the classes that changed go to ``GradeChange``, the new classes replace the
-   old ones, owners are told how many of their customers changed grade.
+   old ones, owners are told how many of their customers changed class.
 
 The temporary table is the connection's own, so on SQLite the long reading part holds no write lock;
 only step 3 does. A preview runs step 2 over the stored inputs of the last run with a draft's
@@ -298,13 +298,21 @@ def run(*, run: GradingRun) -> GradingRun:
 
 
 def _notify_owners(run: GradingRun) -> None:
-    """One message per owner rep: how many of their customers changed grade, with a link to the list."""
-    counts = dict(GradeChange.objects.filter(run=run, dimension=Dimension.GRADE).order_by()
-                  .values_list("institution__owner").annotate(count=Count("pk")))
-    for owner in User.objects.filter(pk__in=counts, is_active=True):
-        count = counts[owner.pk]
-        notify(owner, ngettext("The grade of %(count)d of your customers changed.",
-                               "The grades of %(count)d of your customers changed.", count) % {"count": count},
+    """One message per owner rep: how many of their customers changed class, and in which dimensions (grade
+    first), with a link to the run's changes. Two grouped queries, whatever the number of changes."""
+    changes = GradeChange.objects.filter(run=run).order_by()
+    customers = dict(changes.values_list("institution__owner").annotate(n=Count("institution", distinct=True)))
+    by_dimension: dict[int, dict[str, int]] = {}
+    for owner, dimension, n in changes.values_list("institution__owner", "dimension").annotate(n=Count("pk")):
+        by_dimension.setdefault(owner, {})[dimension] = n
+    order = [Dimension.GRADE, Dimension.KEY_ACCOUNT, Dimension.SIZE, Dimension.DEPTH, Dimension.TENURE]
+    for owner in User.objects.filter(pk__in=[pk for pk in customers if pk is not None], is_active=True):
+        count = customers[owner.pk]
+        details = ", ".join(f"{Dimension(dimension).label} {by_dimension[owner.pk][dimension]}"
+                              for dimension in order if dimension in by_dimension[owner.pk])
+        notify(owner, ngettext("The classes of %(count)d of your customers changed.",
+                               "The classes of %(count)d of your customers changed.", count) % {"count": count},
+               body=_("Changes by dimension: %(details)s.") % {"details": details},
                url=f"{reverse('grading:change_list')}?run={run.pk}")
 
 

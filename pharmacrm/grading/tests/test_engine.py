@@ -163,14 +163,18 @@ def test_history_reasons_and_owner_notifications(world: dict[str, Any]) -> None:
     customer = place(world, "成长诊所")
     grade_all(world)
     before = Notification.objects.filter(recipient=world["rep_east"]).count()
+    west_before = Notification.objects.filter(recipient=world["rep_west"]).count()
     buy(world, customer, "2000000")
     buy(world, customer, "2000000", months_ago=12)
     grade_all(world)
     changes = {(change.dimension, change.old, change.new, change.reason)
                for change in GradeChange.objects.filter(institution=customer)}
     assert ("size", "small", "large", "data") in changes
-    assert Notification.objects.filter(recipient=world["rep_east"]).count() == before + (
-        1 if any(change[0] == "grade" for change in changes) else 0)
+    told = Notification.objects.filter(recipient=world["rep_east"]).order_by("id")[before:]
+    assert len(told) == 1  # one message for the run, however many of the rep's customers changed
+    run = GradeChange.objects.filter(institution=customer).latest("id").run_id
+    assert told[0].url.endswith(f"?run={run}") and ("规模 1" in told[0].body or "Size 1" in told[0].body)
+    assert Notification.objects.filter(recipient=world["rep_west"]).count() == west_before  # none of his changed
     version = publish(world, Dimension.SIZE, large_min_yuan=3_000_000, medium_min_yuan=1_000_000)
     grade_all(world)
     change = GradeChange.objects.filter(institution=customer, dimension="size").latest("id")

@@ -275,6 +275,18 @@ def test_classes_are_visible_with_the_customer(world: dict[str, Any]) -> None:
     assert Classification.objects.visible_to(User.objects.get(username="leader")).count() == 2
 
 
+def test_the_rules_and_run_a_class_names_cannot_be_deleted(world: dict[str, Any]) -> None:
+    """The class's run and rule versions carry no database constraint (PostgreSQL would check each row at
+    commit); the application still refuses to delete what a class names."""
+    from django.db.models import ProtectedError
+
+    row = grade_all(world)[world["institution_east"].pk]
+    for referenced in (row.size_rule, row.ka_rule, row.run):
+        with pytest.raises(ProtectedError):
+            referenced.delete()
+    assert Classification.objects.filter(pk=row.pk, size_rule=row.size_rule, run=row.run).exists()
+
+
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_run_outside_a_transaction_leaves_key_checks_on(org: dict[str, Any]) -> None:
     """As the nightly job runs it: SQLite writes the classes without per-row key checks, then turns them back on."""

@@ -347,10 +347,10 @@ def preview(version: RuleVersion) -> dict[str, Any]:
               "JOIN customers_institution i ON i.id = c.institution_id)")
     classify = _classify_sql(stored, stored_percentile=True, ranked=version.dimension == Dimension.KEY_ACCOUNT)
     with connection.cursor() as cursor:
-        _temp(cursor, "grading_result", classify, params)
+        # only each customer's old and new class is kept, not every column of the new classes
         moved = (f"SELECT {old_expr} AS old, {new_expr} AS new, n.institution_id "  # noqa: S608 - names from here
-                 "FROM grading_result n JOIN grading_classification o ON o.institution_id = n.institution_id")
-        _temp(cursor, "grading_moves", moved, {})
+                 f"FROM ({classify}) n JOIN grading_classification o ON o.institution_id = n.institution_id")
+        _temp(cursor, "grading_moves", moved, params)
         cursor.execute("SELECT old, new, COUNT(*) FROM grading_moves GROUP BY old, new")
         for old, new, count in cursor.fetchall():
             moves[(old, new)] = Move(old, new, count, [])
@@ -361,8 +361,7 @@ def preview(version: RuleVersion) -> dict[str, Any]:
             WHERE k <= %(samples)s ORDER BY old, new, institution_id""", {"samples": PREVIEW_SAMPLES})
         for old, new, pk, name in cursor.fetchall():
             moves[(old, new)].samples.append({"id": pk, "name": name})
-        for name in ("grading_result", "grading_moves"):
-            cursor.execute(f"DROP TABLE IF EXISTS {name}")
+        cursor.execute("DROP TABLE IF EXISTS grading_moves")
     ordered = sorted(moves.values(), key=lambda move: (move.old == move.new, -move.count))
     return {"run": last_run.pk, "as_of": last_run.as_of.isoformat(), "dimension": version.dimension,
             "customers": sum(move.count for move in ordered),

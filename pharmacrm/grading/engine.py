@@ -60,11 +60,15 @@ DIALECT = {
         "clamp": "MAX(0.0, MIN(100.0, {}))",
         "days_since": "(julianday(%(as_of)s) - julianday({}))",
         "month_start": "printf('%%04d-%%02d-01', {0} / 100, {0} %% 100)",
+        # a run's new classes sorted by customer: compared and written in key order, not looked up all over
+        "ordered_run": True,
     },
     "postgresql": {
         "clamp": "GREATEST(0.0, LEAST(100.0, {}))",
         "days_since": "(CAST(%(as_of)s AS date) - {})",
         "month_start": "make_date({0} / 100, {0} %% 100, 1)",
+        # hash joins and a heap table: the sort would be paid for nothing
+        "ordered_run": False,
     },
 }
 
@@ -116,8 +120,8 @@ def _classify_sql(source: str, *, stored_percentile: bool = False, ranked: bool 
 
     A preview reads the last run's rows, whose volume percentile no rule changes (``stored_percentile``),
     and ranks key-account candidates only when it previews that dimension (``ranked``): each window is a
-    sort of every customer. A run wants the rows in customer order (``ordered``): they are then compared
-    with the stored classes and appended to their table in key order rather than looked up all over it.
+    sort of every customer. A run on SQLite wants the rows in customer order (``ordered``): they are then
+    compared with the stored classes and appended to their table in key order rather than looked up all over it.
     """
     clamp = DIALECT[connection.vendor]["clamp"].format
     month_index = "(({0} / 100) * 12 + {0} %% 100)".format
@@ -264,7 +268,8 @@ def run(*, run: GradingRun) -> GradingRun:
     columns = ", ".join(RESULT_COLUMNS)
     try:
         with connection.cursor() as cursor:
-            _temp(cursor, "grading_result", _classify_sql(f"({_inputs_sql()})", ordered=True), params)
+            _temp(cursor, "grading_result",
+                  _classify_sql(f"({_inputs_sql()})", ordered=DIALECT[connection.vendor]["ordered_run"]), params)
             # SQLite: without per-row key checks the old rows go in one truncation and the new ones are not
             # looked up seven times each; the customers are joined in instead (one deleted since stage 2 is
             # left out), and the run and rule versions are the ones this run holds
@@ -275,7 +280,7 @@ def run(*, run: GradingRun) -> GradingRun:
                     SELECT c.*, %(run)s, %(as_of)s FROM ({_changes_sql()}) c""", {**params, "run": run.pk})  # noqa: S608
                 changes = cursor.rowcount
                 cursor.execute("DELETE FROM grading_classification")
-                # the new classes come in key order (stage 2 sorted them), so they are appended to the table
+                # on SQLite the new classes come in key order (stage 2 sorted them): they are appended to the table
                 replace = (f"INSERT INTO grading_classification ({columns}, run_id, as_of) "  # noqa: S608
                            f"SELECT {', '.join(f'r.{column}' for column in RESULT_COLUMNS)}, %(run)s, %(as_of)s "
                            "FROM grading_result r JOIN customers_institution i ON i.id = r.institution_id")

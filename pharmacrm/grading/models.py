@@ -142,12 +142,13 @@ class Classification(models.Model):
     suppliers when known (its purchase profile), else null — the depth then says "share unknown".
     """
 
+    # A class is derived data, rewritten whole by every run, which writes it from the customers, run and rule
+    # versions it holds: no database constraint on its keys, which PostgreSQL would check row by row at commit
+    # — seven lookups for each of 1.8M rows, a minute of a two-minute budget. Deleting a customer still deletes
+    # its class and deleting a run or rule version a class names is still refused (the application's CASCADE
+    # and PROTECT, tested); a customer deleted during a run is left out by the write's join with the customers.
     institution = models.OneToOneField(Institution, on_delete=models.CASCADE, primary_key=True, related_name="+",
-                                       verbose_name=_("customer"))
-    # The run and the rule versions are written by the run itself from rows it holds, and neither runs nor rule
-    # versions are ever deleted (PROTECT, no delete path): no database constraint, which PostgreSQL would check
-    # row by row at commit — six lookups for each of 1.8M rows, a minute of a two-minute budget. The customer
-    # keeps its constraint.
+                                       db_constraint=False, verbose_name=_("customer"))
     run = models.ForeignKey(GradingRun, on_delete=models.PROTECT, related_name="+", db_index=False,
                             db_constraint=False, verbose_name=_("run"))
     as_of = models.DateField(_("as of"))
@@ -178,7 +179,7 @@ class Classification(models.Model):
     grade_score = models.FloatField(_("grade score"))
     ka_score = models.FloatField(_("key-account score"))
     ka_rank = models.PositiveIntegerField(_("key-account candidate rank"), null=True, blank=True)
-    # rule versions (never deleted: no index needed behind PROTECT, no constraint: see ``run``)
+    # rule versions (never deleted: no index needed behind PROTECT; no constraint: see ``institution``)
     size_rule = models.ForeignKey(RuleVersion, on_delete=models.PROTECT, related_name="+", db_index=False,
                                   db_constraint=False)
     tenure_rule = models.ForeignKey(RuleVersion, on_delete=models.PROTECT, related_name="+", db_index=False,

@@ -276,15 +276,19 @@ def test_classes_are_visible_with_the_customer(world: dict[str, Any]) -> None:
 
 
 def test_the_rules_and_run_a_class_names_cannot_be_deleted(world: dict[str, Any]) -> None:
-    """The class's run and rule versions carry no database constraint (PostgreSQL would check each row at
-    commit); the application still refuses to delete what a class names."""
+    """A class's keys carry no database constraint (PostgreSQL would check each row at commit); the application
+    still refuses to delete what a class names, and deletes a deleted customer's class."""
     from django.db.models import ProtectedError
 
-    row = grade_all(world)[world["institution_east"].pk]
+    gone = place(world, "将被删除的诊所")
+    rows = grade_all(world)
+    row = rows[world["institution_east"].pk]
     for referenced in (row.size_rule, row.ka_rule, row.run):
         with pytest.raises(ProtectedError):
             referenced.delete()
     assert Classification.objects.filter(pk=row.pk, size_rule=row.size_rule, run=row.run).exists()
+    Institution.objects.get(pk=gone.pk).delete()  # and a deleted customer takes its class along
+    assert not Classification.objects.filter(pk=gone.pk).exists() and gone.pk in rows
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -270,9 +270,9 @@ def run(*, run: GradingRun) -> GradingRun:
         with connection.cursor() as cursor:
             _temp(cursor, "grading_result",
                   _classify_sql(f"({_inputs_sql()})", ordered=DIALECT[connection.vendor]["ordered_run"]), params)
-            # SQLite: without per-row key checks the old rows go in one truncation and the new ones are not
-            # looked up seven times each; the customers are joined in instead (one deleted since stage 2 is
-            # left out), and the run and rule versions are the ones this run holds
+            # the classes carry no key constraints (see Classification): the customers are joined in instead
+            # (one deleted since stage 2 is left out), and the run and rule versions are the ones this run
+            # holds; on SQLite the old rows go in one truncation with key checks off
             with connection.constraint_checks_disabled(), transaction.atomic():
                 _temp(cursor, "grading_diff", _diff_sql(), {})
                 cursor.execute(f"""INSERT INTO grading_gradechange (institution_id, dimension, old, new, reason,

@@ -66,16 +66,22 @@ def export_csv(*, actor: Any, queryset: models.QuerySet, columns: Iterable[Colum
     columns = list(columns)
     rows = ([cell_value(row, accessor) for _title, accessor in columns]
             for row in queryset.iterator(chunk_size=2000))
-    return export_table(actor=actor, model=queryset.model._meta.label, header=[title for title, _accessor in columns],
-                        rows=rows, name=name, filters=filters)
+    return _audited_stream(actor=actor, model=queryset.model._meta.label, rows=rows, name=name, filters=filters,
+                           header=[title for title, _accessor in columns])
 
 
 def export_table(*, actor: Any, model: str, header: Iterable[Any], rows: Iterable[Iterable[Any]], name: str,
                  filters: dict[str, str] | None = None) -> StreamingHttpResponse:
     """Audit the export, then stream ready-made ``rows`` (a report's table rather than a list of records)."""
+    return _audited_stream(actor=actor, model=model, header=header, name=name, filters=filters,
+                           rows=([safe_cell(value) for value in row] for row in rows))
+
+
+def _audited_stream(*, actor: Any, model: str, header: Iterable[Any], rows: Iterable[Iterable[Any]], name: str,
+                    filters: dict[str, str] | None) -> StreamingHttpResponse:
+    """``rows`` are formula-safe already."""
     log_event(AuditAction.EXPORT, actor=actor, object_repr=name, changes={"model": model, "filters": filters or {}})
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    response = StreamingHttpResponse(stream_csv(header, ([safe_cell(value) for value in row] for row in rows)),
-                                     content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(stream_csv(header, rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
     return response

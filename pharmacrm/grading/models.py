@@ -15,10 +15,12 @@ history of changes, and the strategy each class calls for.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from typing import Any, Self
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -292,6 +294,26 @@ class Strategy(BaseModel):
     @property
     def says_anything(self) -> bool:
         return bool(self.visit_every_days or self.contacts_per_month or self.service_package or self.content_cadence)
+
+
+#: strategies in the order a reader wants them: what the grade calls for first, what the customer's type calls for last
+STRATEGY_ORDER = (StrategyDimension.GRADE, StrategyDimension.DEPTH, StrategyDimension.SIZE, StrategyDimension.TENURE,
+                  StrategyDimension.CUSTOMER_TYPE)
+
+
+def ordered_strategies(strategies: Iterable[Strategy]) -> list[Strategy]:
+    return sorted(strategies, key=lambda strategy: (STRATEGY_ORDER.index(strategy.dimension), strategy.pk))
+
+
+def strategies_for(strategies: QuerySet, row: Classification, kind: str) -> list[Strategy]:
+    """What a customer's classes (``row``) and type (``kind``) call for, leaving out strategies that say nothing:
+    one query over ``strategies`` (already scoped to the reader)."""
+    applying = strategies.filter(Q(dimension=StrategyDimension.GRADE, klass=row.grade)
+                                 | Q(dimension=StrategyDimension.DEPTH, klass=row.depth)
+                                 | Q(dimension=StrategyDimension.SIZE, klass=row.size)
+                                 | Q(dimension=StrategyDimension.TENURE, klass=row.tenure)
+                                 | Q(dimension=StrategyDimension.CUSTOMER_TYPE, klass=kind))
+    return ordered_strategies(strategy for strategy in applying if strategy.says_anything)
 
 
 def month_start(month: int) -> datetime.date:

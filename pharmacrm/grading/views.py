@@ -10,7 +10,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.functional import cached_property
@@ -37,7 +37,15 @@ from pharmacrm.grading.choices import (
     VersionStatus,
     class_label,
 )
-from pharmacrm.grading.models import Classification, GradeChange, GradingRun, RuleVersion, Strategy
+from pharmacrm.grading.models import (
+    Classification,
+    GradeChange,
+    GradingRun,
+    RuleVersion,
+    Strategy,
+    ordered_strategies,
+    strategies_for,
+)
 from pharmacrm.org.models import Division
 
 REFUSALS = (ValidationError, TransitionNotAllowed, StaleVersion)
@@ -337,10 +345,6 @@ def rule_submit(request: HttpRequest, pk: int) -> HttpResponse:
 # --- the customer page's grading tab --------------------------------------------------------------------
 
 
-#: the customer tab lists what its grade calls for first, what its type calls for last
-TAB_STRATEGY_ORDER = (Dimension.GRADE, Dimension.DEPTH, Dimension.SIZE, Dimension.TENURE, StrategyDimension.CUSTOMER_TYPE)
-
-
 @login_required
 def institution_tab(request: HttpRequest, pk: int) -> HttpResponse:
     """The classes of one customer and why (loaded when the tab is opened)."""
@@ -354,12 +358,7 @@ def institution_tab(request: HttpRequest, pk: int) -> HttpResponse:
         context.update(lines=explain.explain(row, money=money), components=explain.components(row),
                        changes=(GradeChange.objects.visible_to(request.user).filter(institution=institution)
                                 .select_related("new_rule")[:20]),
-                       strategies=[strategy for strategy in Strategy.objects.visible_to(request.user).filter(
-                           Q(dimension=Dimension.GRADE, klass=row.grade) | Q(dimension=Dimension.DEPTH, klass=row.depth)
-                           | Q(dimension=Dimension.SIZE, klass=row.size)
-                           | Q(dimension=StrategyDimension.CUSTOMER_TYPE, klass=institution.kind))
-                           if strategy.says_anything])
-        context["strategies"].sort(key=lambda strategy: TAB_STRATEGY_ORDER.index(strategy.dimension))
+                       strategies=strategies_for(Strategy.objects.visible_to(request.user), row, institution.kind))
     return render(request, "grading/_institution_tab.html", context)
 
 
@@ -435,8 +434,7 @@ def strategy_list(request: HttpRequest) -> HttpResponse:
     """What each class calls for (read by visit planning and service); marketing edits a row in place."""
     _require(request, "grading.view_strategy")
     can_edit = request.user.has_perm("grading.change_strategy")
-    order = StrategyDimension.values
-    rows = sorted(Strategy.objects.visible_to(request.user), key=lambda row: (order.index(row.dimension), row.pk))
+    rows = ordered_strategies(Strategy.objects.visible_to(request.user))
     failed: dict[int, Any] = {}
     if request.method == "POST":
         _require(request, "grading.change_strategy")

@@ -291,6 +291,31 @@ def test_the_rules_and_run_a_class_names_cannot_be_deleted(world: dict[str, Any]
     assert not Classification.objects.filter(pk=gone.pk).exists() and gone.pk in rows
 
 
+def test_a_run_keeps_the_class_tables_keys_indexes_and_checks(world: dict[str, Any]) -> None:
+    """PostgreSQL writes the classes into a fresh table that takes the old one's place: its primary key,
+    indexes and checks come back under the same names (migrations find them by name) and still hold."""
+    from django.db import IntegrityError, connection, transaction
+
+    def shape() -> dict[str, tuple]:
+        with connection.cursor() as cursor:
+            found = connection.introspection.get_constraints(cursor, Classification._meta.db_table)
+        return {name: (tuple(c["columns"]), c["primary_key"], c["unique"], c["index"], c["check"])
+                for name, c in found.items()}
+
+    grade_all(world)
+    before = shape()
+    assert "classification_ka_rank_idx" in before
+    assert any(primary for (_, primary, *_) in before.values())
+    rows = grade_all(world)
+    assert shape() == before
+    row = rows[world["institution_east"].pk]
+    for broken in ({"institution_id": row.institution_id}, {"institution_id": 10**9, "lines_12": -1}):
+        clone = Classification(**{**{f.attname: getattr(row, f.attname) for f in Classification._meta.fields},
+                                  **broken})
+        with pytest.raises(IntegrityError), transaction.atomic():
+            clone.save(force_insert=True)
+
+
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_run_outside_a_transaction_leaves_key_checks_on(org: dict[str, Any]) -> None:
     """As the nightly job runs it: SQLite writes the classes without per-row key checks, then turns them back on."""

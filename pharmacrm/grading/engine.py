@@ -120,8 +120,8 @@ def _classify_sql(source: str, *, stored_percentile: bool = False, ranked: bool 
     ``hospital_grade``, which weigh its influence): every column of ``RESULT_COLUMNS``.
 
     A preview reads the last run's rows, whose volume percentile no rule changes (``stored_percentile``),
-    and ranks key-account candidates only when it previews that dimension (``ranked``): each window is a
-    sort of every customer. A run on SQLite wants the rows in customer order (``ordered``): they are then
+    and ranks key-account candidates only when it previews that dimension (``ranked``): the window is a
+    sort of every customer. A run ranks them afterwards (``_rank_candidates``): the top few hundred only. A run on SQLite wants the rows in customer order (``ordered``): they are then
     compared with the stored classes and appended to their table in key order rather than looked up all over it.
     """
     clamp = DIALECT[connection.vendor]["clamp"].format
@@ -262,6 +262,19 @@ def _changes_sql() -> str:
     return " UNION ALL ".join(selects)
 
 
+def _rank_candidates(cursor: Any, params: dict[str, Any]) -> None:
+    """The key-account candidates of ``grading_result``: the top of the score from its minimum, ranked (ties
+    by customer) — a bounded sort of the few hundred best, not a window over every customer."""
+    _temp(cursor, "grading_ranks", """SELECT institution_id,
+            ROW_NUMBER() OVER (ORDER BY ka_score DESC, institution_id) AS ka_rank
+        FROM (SELECT institution_id, ka_score FROM grading_result WHERE ka_score >= %(ka_min_score)s
+              ORDER BY ka_score DESC, institution_id LIMIT %(ka_top_n)s) top""", params)
+    cursor.execute("""UPDATE grading_result SET ka_rank = (
+            SELECT r.ka_rank FROM grading_ranks r WHERE r.institution_id = grading_result.institution_id)
+        WHERE institution_id IN (SELECT institution_id FROM grading_ranks)""")
+    cursor.execute("DROP TABLE grading_ranks")
+
+
 def _replace_in_place(cursor: Any, insert: str, params: dict[str, Any]) -> int:
     """SQLite: the old classes go in one truncation, the new ones (in key order: stage 2 sorted them) are
     appended to the table."""
@@ -315,8 +328,9 @@ def run(*, run: GradingRun) -> GradingRun:
     columns = ", ".join(RESULT_COLUMNS)
     try:
         with connection.cursor() as cursor:
-            _temp(cursor, "grading_result",
-                  _classify_sql(f"({_inputs_sql()})", ordered=DIALECT[connection.vendor]["ordered_run"]), params)
+            _temp(cursor, "grading_result", _classify_sql(f"({_inputs_sql()})", ranked=False,
+                                                          ordered=DIALECT[connection.vendor]["ordered_run"]), params)
+            _rank_candidates(cursor, params)
             # the classes carry no key constraints (see Classification): the customers are joined in instead
             # (one deleted since stage 2 is left out), and the run and rule versions are the ones this run
             # holds; on SQLite the old rows go in one truncation with key checks off

@@ -29,57 +29,9 @@ from pharmacrm.core.models import BaseModel, StoredFile
 from pharmacrm.core.querysets import ScopedQuerySet
 from pharmacrm.core.workflow import StateMachine, Transition
 from pharmacrm.customers.models import Contact, Institution
-from pharmacrm.org.roles import ScopeLevel
-from pharmacrm.org.scope import scope_of
+from pharmacrm.org.querysets import HolderScopedQuerySet
 from pharmacrm.sales.models import Product
 from pharmacrm.samples.choices import MovementKind, ReconciliationStatus, TransferKind, TransferStatus
-
-
-def holders_in_scope(user: Any, fields: tuple[str, ...] = ("holder",)) -> Q | None:
-    """Which rows of a holder-owned model the user sees, as a Q over the given user fields; None = all.
-
-    A rep (own scope) sees what they hold; a manager their team's members; a regional manager the reps
-    whose territory lies in their region (a territory is a province, a city or a district, so its code or
-    its parent's or grandparent's code is one of the region's); head office everything.
-    """
-    scope = scope_of(user)
-    if scope.everything:
-        return None
-    if scope.nothing or scope.user_id is None:
-        return Q(pk__in=[])
-    condition = Q()
-    for field in fields:
-        condition |= Q(**{f"{field}_id": scope.user_id})
-    if scope.level == ScopeLevel.TEAM and scope.member_ids:
-        for field in fields:
-            condition |= Q(**{f"{field}_id__in": scope.member_ids})
-    elif scope.level == ScopeLevel.REGION:
-        from pharmacrm.org.models import User
-
-        codes = (*scope.province_codes, *scope.city_codes, *scope.district_codes)
-        if codes:
-            members = User.objects.filter(
-                Q(territories__code__in=codes) | Q(territories__parent_id__in=codes)
-                | Q(territories__parent__parent_id__in=codes)).order_by().values("pk")
-            for field in fields:
-                condition |= Q(**{f"{field}_id__in": members})
-    return condition
-
-
-class HolderScopedQuerySet(ScopedQuerySet):
-    """Rows belong to the rep holding the stock (or both reps of a transfer); reading needs the view right."""
-
-    scoped = True
-    holder_fields: tuple[str, ...] = ("holder",)
-
-    def visible_to(self, user: Any) -> Self:
-        meta = self.model._meta
-        if not getattr(user, "is_authenticated", False) or not user.has_perm(
-                f"{meta.app_label}.view_{meta.model_name}"):
-            return self.none()
-        condition = holders_in_scope(user, self.holder_fields)
-        return self if condition is None else self.filter(condition)
-
 
 # --- lots -----------------------------------------------------------------------------------------------
 

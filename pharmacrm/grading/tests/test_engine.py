@@ -198,6 +198,30 @@ def test_preview_equals_the_run_after_publishing(world: dict[str, Any]) -> None:
     assert real == moves and run.changes == preview["changes"]
 
 
+def test_a_key_account_preview_ranks_as_the_run_does(world: dict[str, Any]) -> None:
+    """The preview ranks candidates with a window over every customer, a run by a bounded sort of the top
+    afterwards: with ties at the cut (equal scores, broken by customer) both pick the same candidates."""
+    twins = [place(world, f"同分医院{index}", kind="public_hospital", hospital_grade="3A") for index in range(4)]
+    for institution in twins:
+        buy(world, institution, "5000", lines=6)
+    buy(world, place(world, "小诊所"), "100")
+    publish(world, Dimension.KEY_ACCOUNT, min_score=100)
+    assert not [row for row in grade_all(world).values() if row.ka_rank is not None]  # nobody a candidate yet
+    version = services.draft_version(actor=world["marketing"], dimension=Dimension.KEY_ACCOUNT, effective_from=AS_OF,
+                                     parameters={**rules.defaults(Dimension.KEY_ACCOUNT), "top_n": 3, "min_score": 1})
+    preview = services.preview_version(actor=world["marketing"], version=version).preview
+    entering = {sample["id"] for move in preview["moves"] if (move["old"], move["new"]) == ("", "candidate")
+                for sample in move["samples"]}
+    services.submit_version(actor=world["marketing"], version=version)
+    version.refresh_from_db()
+    approvals.decide(actor=world["leader"], approval=version.approval, approve=True, comment="", password=DEMO_PASSWORD)
+    rows = grade_all(world)
+    ranked = sorted((row.ka_rank, pk) for pk, row in rows.items() if row.ka_rank is not None)
+    assert len({rows[twin.pk].ka_score for twin in twins}) == 1  # a tie across the cut
+    assert ranked == [(rank, twin.pk) for rank, twin in enumerate(twins[:3], start=1)]
+    assert entering == {twin.pk for twin in twins[:3]}
+
+
 def test_versions_take_effect_on_their_date(world: dict[str, Any]) -> None:
     later = AS_OF + datetime.timedelta(days=30)
     version = publish(world, Dimension.SIZE, effective_from=later, large_min_yuan=5_000_000)

@@ -121,8 +121,9 @@ def _classify_sql(source: str, *, stored_percentile: bool = False, ranked: bool 
 
     A preview reads the last run's rows, whose volume percentile no rule changes (``stored_percentile``),
     and ranks key-account candidates only when it previews that dimension (``ranked``): the window is a
-    sort of every customer. A run ranks them afterwards (``_rank_candidates``): the top few hundred only. A run on SQLite wants the rows in customer order (``ordered``): they are then
-    compared with the stored classes and appended to their table in key order rather than looked up all over it.
+    sort of every customer. A run ranks them afterwards (``_rank_candidates``): the top few hundred only.
+    A run on SQLite wants the rows in customer order (``ordered``): they are then compared with the stored
+    classes and appended to their table in key order rather than looked up all over it.
     """
     clamp = DIALECT[connection.vendor]["clamp"].format
     month_index = "(({0} / 100) * 12 + {0} %% 100)".format
@@ -279,7 +280,7 @@ def _replace_in_place(cursor: Any, insert: str, params: dict[str, Any]) -> int:
     """SQLite: the old classes go in one truncation, the new ones (in key order: stage 2 sorted them) are
     appended to the table."""
     cursor.execute("DELETE FROM grading_classification")
-    cursor.execute(f"INSERT INTO grading_classification {insert}", params)  # noqa: S608 - from this module
+    cursor.execute(f"INSERT INTO grading_classification {insert}", params)
     return cursor.rowcount
 
 
@@ -305,7 +306,7 @@ def _replace_by_swap(cursor: Any, insert: str, params: dict[str, Any]) -> int:
     """
     cursor.execute("CREATE TABLE grading_classification_next "
                    "(LIKE grading_classification INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE)")
-    cursor.execute(f"INSERT INTO grading_classification_next {insert}", params)  # noqa: S608 - from this module
+    cursor.execute(f"INSERT INTO grading_classification_next {insert}", params)
     customers = cursor.rowcount
     cursor.execute(_TABLE_KEYS_SQL)
     keys = [statement for (statement,) in cursor.fetchall()]
@@ -340,7 +341,7 @@ def run(*, run: GradingRun) -> GradingRun:
                     old_rule_id, new_rule_id, run_id, changed_on)
                     SELECT c.*, %(run)s, %(as_of)s FROM ({_changes_sql()}) c""", {**params, "run": run.pk})  # noqa: S608
                 changes = cursor.rowcount
-                select = (f"SELECT {', '.join(f'r.{column}' for column in RESULT_COLUMNS)}, %(run)s, %(as_of)s "
+                select = (f"SELECT {', '.join(f'r.{column}' for column in RESULT_COLUMNS)}, %(run)s, %(as_of)s "  # noqa: S608
                           "FROM grading_result r JOIN customers_institution i ON i.id = r.institution_id")
                 customers = REPLACE[connection.vendor](cursor, f"({columns}, run_id, as_of) {select}",
                                                        {**params, "run": run.pk})

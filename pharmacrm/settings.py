@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "pharmacrm.sales",
     "pharmacrm.samples",
     "pharmacrm.grading",
+    "pharmacrm.engagement",
 ]
 
 MIDDLEWARE = [

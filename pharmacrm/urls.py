@@ -10,6 +10,7 @@ urlpatterns = [
     path("sales/", include("pharmacrm.sales.urls")),
     path("samples/", include("pharmacrm.samples.urls")),
     path("grading/", include("pharmacrm.grading.urls")),
+    path("engagement/", include("pharmacrm.engagement.urls")),
     path("imports/", include("pharmacrm.core.import_urls")),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", include("pharmacrm.api_urls")),

@@ -96,6 +96,14 @@ GRADING_READ = {"grading.view_classification", "grading.view_gradechange", "grad
 #: marketing drafts and previews rule changes, runs the grading and keeps the strategy table (seed 000 二.3)
 GRADING_UPKEEP = GRADING_READ | {"grading.add_ruleversion", "grading.change_ruleversion", "grading.run_grading",
                                  "grading.add_gradingrun", "grading.change_strategy"}
+#: visits, call reports, contact logs and follow-ups (seed 000 三): field roles keep their own, managers review
+#: their team's reports; compliance reads them all (flagged words), leadership and marketing read them
+ENGAGEMENT_READ = {"engagement.view_visit", "engagement.view_visitamendment", "engagement.view_communication",
+                   "engagement.view_followup"}
+ENGAGEMENT_FIELD_WORK = ENGAGEMENT_READ | {"engagement.add_visit", "engagement.change_visit",
+                                           "engagement.add_communication", "engagement.add_followup",
+                                           "engagement.change_followup"}
+ENGAGEMENT_REVIEWING = ENGAGEMENT_FIELD_WORK | {"engagement.review_visit"}
 #: what a field role does to the customers it owns: keep them current, add contacts, licences and consents;
 #: reveal the personal data of its own contacts (audited) to call them
 CUSTOMER_FIELD_WORK = CUSTOMER_READ | {"customers.add_institution", "customers.change_institution",
@@ -109,28 +117,29 @@ CUSTOMER_STEWARDSHIP = CUSTOMER_FIELD_WORK | {"customers.delete_institution", "c
 
 #: model permissions per role: "app_label.codename" (checked by services via authorize())
 ROLE_PERMISSIONS: dict[str, set[str]] = {
-    Role.REP: CUSTOMER_FIELD_WORK | ORDER_TAKING | PURCHASE_READ | SAMPLE_HOLDING | GRADING_READ,
+    Role.REP: CUSTOMER_FIELD_WORK | ORDER_TAKING | PURCHASE_READ | SAMPLE_HOLDING | GRADING_READ | ENGAGEMENT_FIELD_WORK,
     # academic reps cover the same hospitals for medical information; they do not create customers
-    Role.ACADEMIC_REP: CUSTOMER_READ | SAMPLE_HOLDING | GRADING_READ | {
+    Role.ACADEMIC_REP: CUSTOMER_READ | SAMPLE_HOLDING | GRADING_READ | ENGAGEMENT_FIELD_WORK | {
         "customers.change_contact", "customers.add_contact", "customers.view_contact_personal_data"},
     Role.MANAGER: CUSTOMER_FIELD_WORK | ORDER_CONFIRMING | TEAM_LEADING | PURCHASE_READ | SAMPLE_APPROVING
-    | GRADING_READ,
+    | GRADING_READ | ENGAGEMENT_REVIEWING,
     Role.REGIONAL_MANAGER: CUSTOMER_FIELD_WORK | ORDER_CONFIRMING | TEAM_LEADING | PURCHASE_READ | SAMPLE_APPROVING
-    | GRADING_READ,
+    | GRADING_READ | ENGAGEMENT_REVIEWING,
     Role.STEWARD: CUSTOMER_STEWARDSHIP | FLOW_STEWARDSHIP | GRADING_READ,
-    Role.KEY_ACCOUNT: CUSTOMER_READ | ORDER_READ | PURCHASE_READ | GRADING_READ | {"customers.view_contact_personal_data"},
-    Role.MARKETING: CUSTOMER_READ | CATALOGUE_UPKEEP | PURCHASE_READ | SAMPLE_HEAD_OFFICE | GRADING_UPKEEP
+    Role.KEY_ACCOUNT: CUSTOMER_READ | ORDER_READ | PURCHASE_READ | GRADING_READ | ENGAGEMENT_FIELD_WORK | {
+        "customers.view_contact_personal_data"},
+    Role.MARKETING: CUSTOMER_READ | CATALOGUE_UPKEEP | PURCHASE_READ | SAMPLE_HEAD_OFFICE | GRADING_UPKEEP | ENGAGEMENT_READ
     | {"customers.export_institution"},
     Role.LEGAL: CUSTOMER_READ | GRADING_READ,
     Role.FINANCE: CUSTOMER_READ | ORDER_FINANCE | PURCHASE_READ | GRADING_READ,
-    Role.COMPLIANCE: CUSTOMER_READ | ORDER_READ | SAMPLE_READ | GRADING_READ | {
+    Role.COMPLIANCE: CUSTOMER_READ | ORDER_READ | SAMPLE_READ | GRADING_READ | ENGAGEMENT_READ | {
         "customers.export_institution", "customers.view_contact_personal_data", "core.view_auditentry",
         "core.export_auditentry", "org.view_user"},
     Role.PHARMACOVIGILANCE: CUSTOMER_READ | GRADING_READ,
-    Role.LEADER: CUSTOMER_READ | ORDER_READ | PURCHASE_READ | SAMPLE_READ | GRADING_READ | {
+    Role.LEADER: CUSTOMER_READ | ORDER_READ | PURCHASE_READ | SAMPLE_READ | GRADING_READ | ENGAGEMENT_READ | {
         "customers.export_institution", "org.view_accountrequest", "org.view_user"},
     Role.ADMIN: CUSTOMER_STEWARDSHIP | CATALOGUE_UPKEEP | ORDER_CONFIRMING | ORDER_FINANCE | FLOW_STEWARDSHIP
-    | SAMPLE_HEAD_OFFICE | SAMPLE_APPROVING | GRADING_UPKEEP | {
+    | SAMPLE_HEAD_OFFICE | SAMPLE_APPROVING | GRADING_UPKEEP | ENGAGEMENT_READ | {
         "core.view_auditentry", "core.export_auditentry", "core.change_policyvalue", "core.change_calendarday",
         "org.add_accountrequest", "org.view_accountrequest", "org.approve_accountrequest", "org.change_user",
         "org.view_user"},

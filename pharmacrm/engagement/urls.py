@@ -1,0 +1,25 @@
+from django.urls import path
+
+from pharmacrm.engagement import views
+
+app_name = "engagement"
+
+urlpatterns = [
+    path("visits/", views.VisitListView.as_view(), name="visit_list"),
+    path("visits/new/", views.visit_create, name="visit_create"),
+    path("visits/<int:pk>/", views.VisitDetailView.as_view(), name="visit_detail"),
+    path("visits/<int:pk>/check-in/", views.visit_check_in, name="visit_check_in"),
+    path("visits/<int:pk>/check-out/", views.visit_check_out, name="visit_check_out"),
+    path("visits/<int:pk>/report/", views.visit_report, name="visit_report"),
+    path("visits/<int:pk>/review/", views.visit_review, name="visit_review"),
+    path("visits/<int:pk>/amend/", views.visit_amend, name="visit_amend"),
+    path("visits/<int:pk>/cancel/", views.visit_cancel, name="visit_cancel"),
+    path("communications/", views.CommunicationListView.as_view(), name="communication_list"),
+    path("communications/new/", views.communication_create, name="communication_create"),
+    path("communications/<int:pk>/", views.CommunicationDetailView.as_view(), name="communication_detail"),
+    path("follow-ups/", views.FollowUpListView.as_view(), name="followup_list"),
+    path("follow-ups/new/", views.followup_create, name="followup_create"),
+    path("follow-ups/<int:pk>/", views.FollowUpDetailView.as_view(), name="followup_detail"),
+    path("follow-ups/<int:pk>/close/", views.followup_close, name="followup_close"),
+    path("flagged/", views.FlaggedListView.as_view(), name="flagged_list"),
+]

@@ -1,0 +1,390 @@
+"""Engagement pages: visits (plan, check in and out, report, submit, review, amend), contact logs, follow-ups and
+the compliance list of flagged notes. Thin: each page reads through ``visible_to`` and writes through one service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
+from django.views.decorators.http import require_POST
+
+from pharmacrm.core.audit import StaleVersion
+from pharmacrm.core.forms import add_service_errors
+from pharmacrm.core.generic import ScopedDetailView, ScopedListView, get_visible_or_404
+from pharmacrm.core.workflow import TransitionNotAllowed
+from pharmacrm.customers.models import Contact, Institution
+from pharmacrm.engagement import services
+from pharmacrm.engagement.choices import OPEN_VISIT_STATUSES, TaskStatus, VisitStatus
+from pharmacrm.engagement.filters import CommunicationFilter, FollowUpFilter, VisitFilter
+from pharmacrm.engagement.forms import (
+    AmendForm,
+    CloseForm,
+    CommunicationForm,
+    FollowUpForm,
+    ReasonForm,
+    ReportForm,
+    ReviewForm,
+    VisitPlanForm,
+)
+from pharmacrm.engagement.models import Communication, FollowUp, Visit
+from pharmacrm.sales.choices import ProductStatus
+from pharmacrm.sales.models import Product
+
+REFUSALS = (ValidationError, TransitionNotAllowed, StaleVersion, PermissionDenied)
+
+
+def _require(request: HttpRequest, permission: str) -> None:
+    if not request.user.has_perm(permission):
+        raise PermissionDenied
+
+
+def _refused(request: HttpRequest, error: Exception) -> None:
+    for message in getattr(error, "messages", None) or [str(error) or _("You may not do this.")]:
+        messages.error(request, message)
+
+
+def _contacts_at(request: HttpRequest, institution: Institution) -> Any:
+    ids = Contact.objects.visible_to(request.user).working_at(institution).order_by("name", "id").values("pk")[:200]
+    return Contact.objects.filter(pk__in=ids).order_by("name", "id")
+
+
+def _service_error(form: Any, error: Exception) -> None:
+    if isinstance(error, (ValidationError, StaleVersion)):
+        add_service_errors(form, error)
+    else:
+        form.add_error(None, str(error) or _("You may not do this."))
+
+
+# --- visits --------------------------------------------------------------------------------------------------
+
+
+class VisitListView(ScopedListView):
+    model = Visit
+    permission_required = "engagement.view_visit"
+    template_name = "engagement/visit_list.html"
+    filterset_class = VisitFilter
+    select_related = ("institution", "rep")
+    sort_options = {"-planned_for": ("-planned_for", "-id"), "planned_for": ("planned_for", "id")}
+    sort_labels = {"-planned_for": _l("Latest first"), "planned_for": _l("Earliest first")}
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        context["to_review"] = (Visit.objects.visible_to(user).filter(status=VisitStatus.SUBMITTED).exclude(rep=user)
+                                .count() if user.has_perm("engagement.review_visit") else 0)
+        return context
+
+
+@login_required
+def visit_create(request: HttpRequest) -> HttpResponse:
+    """Plan a visit of one customer (``?institution=``): goal, time, people and content (seed 000 三.1)."""
+    _require(request, "engagement.add_visit")
+    institution = get_visible_or_404(Institution, request.user, pk=request.GET.get("institution") or 0)
+    form = VisitPlanForm(request.POST or None, contacts=_contacts_at(request, institution))
+    if request.method == "POST" and form.is_valid():
+        try:
+            visit = services.plan_visit(actor=request.user, institution=institution, **form.cleaned_data)
+        except REFUSALS as error:
+            _service_error(form, error)
+        else:
+            messages.success(request, _("Visit planned."))
+            return redirect(visit.get_absolute_url())
+    return render(request, "engagement/visit_form.html", {"form": form, "institution": institution},
+                  status=400 if form.errors else 200)
+
+
+class VisitDetailView(ScopedDetailView):
+    """The visit: plan and checklist, check-in, the report (editable while open), review and amendments."""
+
+    model = Visit
+    permission_required = "engagement.view_visit"
+    template_name = "engagement/visit_detail.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        visit: Visit = context["object"]
+        user = self.request.user
+        mine = visit.rep_id == user.pk and user.has_perm("engagement.change_visit")
+        context.update(
+            mine=mine, editable=mine and visit.status in OPEN_VISIT_STATUSES,
+            can_review=(visit.status == VisitStatus.SUBMITTED and visit.rep_id != user.pk
+                        and user.has_perm("engagement.review_visit")),
+            can_amend=mine and visit.status in (VisitStatus.SUBMITTED, VisitStatus.REVIEWED),
+            amendments=visit.amendments.select_related("by"),
+            follow_ups=visit.follow_ups.select_related("owner"),
+            planned_contacts=visit.planned_contacts.all(), contacts_met=visit.contacts_met.all(),
+            products=visit.products.all(),
+            report_fields=[(Visit._meta.get_field(name).verbose_name, getattr(visit, name))
+                           for name in services.REPORT_TEXT_FIELDS],
+        )
+        if context["editable"]:
+            context["report_form"] = kwargs.get("report_form") or _report_form(self.request, visit)
+        if context["can_review"]:
+            context["review_form"] = kwargs.get("review_form") or ReviewForm()
+        if context["can_amend"]:
+            context["amend_form"] = kwargs.get("amend_form") or AmendForm(labels=_field_labels())
+        return context
+
+
+def _field_labels() -> dict[str, str]:
+    return {name: str(Visit._meta.get_field(name).verbose_name) for name in services.AMENDABLE_FIELDS}
+
+
+def _report_form(request: HttpRequest, visit: Visit, data: Any = None) -> ReportForm:
+    initial = {name: getattr(visit, name) for name in services.REPORT_TEXT_FIELDS}
+    initial.update(channel=visit.channel, version=visit.version,
+                   contacts=list(visit.contacts_met.values_list("pk", flat=True))
+                   or list(visit.planned_contacts.values_list("pk", flat=True)),
+                   products=list(visit.products.values_list("pk", flat=True)))
+    return ReportForm(data, initial=initial, contacts=_contacts_at(request, visit.institution),
+                      products=Product.objects.visible_to(request.user).filter(status=ProductStatus.ACTIVE).order_by(
+                          "generic_name", "id"))
+
+
+def _detail(request: HttpRequest, visit: Visit, status: int = 200, **forms: Any) -> HttpResponse:
+    view = VisitDetailView()
+    view.setup(request, pk=visit.pk)
+    context = view.get_context_data(**forms)
+    return render(request, VisitDetailView.template_name, context, status=status)
+
+
+def _own_visit(request: HttpRequest, pk: int) -> Visit:
+    _require(request, "engagement.change_visit")
+    return get_visible_or_404(Visit, request.user, pk=pk)
+
+
+@login_required
+@require_POST
+def visit_check_in(request: HttpRequest, pk: int) -> HttpResponse:
+    visit = _own_visit(request, pk)
+    try:
+        services.check_in(actor=request.user, visit=visit, latitude=request.POST.get("latitude"),
+                          longitude=request.POST.get("longitude"), accuracy=request.POST.get("accuracy"),
+                          photo=request.FILES.get("photo"))
+    except REFUSALS as error:
+        _refused(request, error)
+    else:
+        messages.success(request, _("Checked in."))
+    return redirect(visit.get_absolute_url())
+
+
+@login_required
+@require_POST
+def visit_check_out(request: HttpRequest, pk: int) -> HttpResponse:
+    visit = _own_visit(request, pk)
+    try:
+        services.check_out(actor=request.user, visit=visit, latitude=request.POST.get("latitude"),
+                           longitude=request.POST.get("longitude"))
+    except REFUSALS as error:
+        _refused(request, error)
+    else:
+        messages.success(request, _("Checked out."))
+    return redirect(visit.get_absolute_url())
+
+
+@login_required
+@require_POST
+def visit_report(request: HttpRequest, pk: int) -> HttpResponse:
+    """Save the report; with ``submit`` in the form, also submit it (locks it, raises the follow-ups)."""
+    visit = _own_visit(request, pk)
+    form = _report_form(request, visit, request.POST)
+    if not form.is_valid():
+        return _detail(request, visit, status=400, report_form=form)
+    data = form.cleaned_data
+    try:
+        visit = services.save_report(actor=request.user, visit=visit, expected_version=data["version"],
+                                     channel=data["channel"], contacts=data["contacts"], products=data["products"],
+                                     **{name: data[name] for name in services.REPORT_TEXT_FIELDS})
+        if "submit" in request.POST:
+            services.submit_report(actor=request.user, visit=visit, problems=data["problems"])
+    except REFUSALS as error:
+        _service_error(form, error)
+        visit.refresh_from_db()
+        return _detail(request, visit, status=409 if isinstance(error, StaleVersion) else 400, report_form=form)
+    messages.success(request, _("Report submitted.") if "submit" in request.POST else _("Report saved."))
+    return redirect(visit.get_absolute_url())
+
+
+@login_required
+@require_POST
+def visit_review(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request, "engagement.review_visit")
+    visit = get_visible_or_404(Visit, request.user, pk=pk)
+    form = ReviewForm(request.POST)
+    if form.is_valid():
+        try:
+            services.review_visit(actor=request.user, visit=visit, comment=form.cleaned_data["comment"])
+        except REFUSALS as error:
+            _service_error(form, error)
+        else:
+            messages.success(request, _("Review saved; the rep has been told."))
+            return redirect(visit.get_absolute_url())
+    return _detail(request, visit, status=400, review_form=form)
+
+
+@login_required
+@require_POST
+def visit_amend(request: HttpRequest, pk: int) -> HttpResponse:
+    visit = _own_visit(request, pk)
+    form = AmendForm(request.POST, labels=_field_labels())
+    if form.is_valid():
+        try:
+            services.amend_visit(actor=request.user, visit=visit, **form.cleaned_data)
+        except REFUSALS as error:
+            _service_error(form, error)
+        else:
+            messages.success(request, _("Amendment recorded."))
+            return redirect(visit.get_absolute_url())
+    return _detail(request, visit, status=400, amend_form=form)
+
+
+@login_required
+def visit_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    visit = _own_visit(request, pk)
+    form = ReasonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.cancel_visit(actor=request.user, visit=visit, reason=form.cleaned_data["reason"])
+        except REFUSALS as error:
+            _service_error(form, error)
+        else:
+            messages.success(request, _("Visit cancelled."))
+            return redirect(visit.get_absolute_url())
+    return render(request, "engagement/form.html", {"form": form, "title": _("Cancel the visit"),
+                                                    "back": visit.get_absolute_url()},
+                  status=400 if form.errors else 200)
+
+
+# --- communications ------------------------------------------------------------------------------------------
+
+
+class CommunicationListView(ScopedListView):
+    model = Communication
+    permission_required = "engagement.view_communication"
+    template_name = "engagement/communication_list.html"
+    filterset_class = CommunicationFilter
+    select_related = ("institution", "contact", "by")
+    sort_options = {"-occurred_at": ("-occurred_at", "-id"), "occurred_at": ("occurred_at", "id")}
+    sort_labels = {"-occurred_at": _l("Latest first"), "occurred_at": _l("Earliest first")}
+
+
+@login_required
+def communication_create(request: HttpRequest) -> HttpResponse:
+    """Log a contact with a customer (``?institution=``) in a few taps."""
+    _require(request, "engagement.add_communication")
+    institution = get_visible_or_404(Institution, request.user, pk=request.GET.get("institution") or 0)
+    form = CommunicationForm(request.POST or None, contacts=_contacts_at(request, institution),
+                             initial={"contact": request.GET.get("contact")})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.log_communication(actor=request.user, institution=institution, **form.cleaned_data)
+        except REFUSALS as error:
+            _service_error(form, error)
+        else:
+            messages.success(request, _("Contact logged."))
+            return redirect(institution.get_absolute_url())
+    return render(request, "engagement/communication_form.html", {"form": form, "institution": institution},
+                  status=400 if form.errors else 200)
+
+
+class CommunicationDetailView(ScopedDetailView):
+    model = Communication
+    permission_required = "engagement.view_communication"
+    template_name = "engagement/communication_detail.html"
+
+
+# --- follow-ups ----------------------------------------------------------------------------------------------
+
+
+class FollowUpListView(ScopedListView):
+    model = FollowUp
+    permission_required = "engagement.view_followup"
+    template_name = "engagement/followup_list.html"
+    filterset_class = FollowUpFilter
+    select_related = ("institution", "owner")
+    sort_options = {"due_on": ("due_on", "id"), "-id": ("-id",)}
+    sort_labels = {"due_on": _l("Due first")}
+
+    def get_queryset(self) -> Any:
+        rows = super().get_queryset()
+        return rows if self.request.GET.get("status") else rows.filter(status=TaskStatus.OPEN)
+
+
+class FollowUpDetailView(ScopedDetailView):
+    model = FollowUp
+    permission_required = "engagement.view_followup"
+    template_name = "engagement/followup_detail.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        task = context["object"]
+        context["can_close"] = task.status == TaskStatus.OPEN and self.request.user.has_perm(
+            "engagement.change_followup")
+        context["close_form"] = kwargs.get("close_form") or CloseForm()
+        return context
+
+
+@login_required
+def followup_create(request: HttpRequest) -> HttpResponse:
+    _require(request, "engagement.add_followup")
+    institution = get_visible_or_404(Institution, request.user, pk=request.GET.get("institution") or 0)
+    form = FollowUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            task = services.raise_follow_up(actor=request.user, institution=institution, **form.cleaned_data)
+        except REFUSALS as error:
+            _service_error(form, error)
+        else:
+            messages.success(request, _("Follow-up raised."))
+            return redirect(task.get_absolute_url())
+    return render(request, "engagement/form.html", {"form": form, "title": _("Raise a follow-up: %(name)s") % {
+        "name": institution.name}, "back": institution.get_absolute_url()}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def followup_close(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request, "engagement.change_followup")
+    task = get_visible_or_404(FollowUp, request.user, pk=pk)
+    form = CloseForm(request.POST)
+    if form.is_valid():
+        try:
+            services.close_follow_up(actor=request.user, task=task, **form.cleaned_data)
+        except REFUSALS as error:
+            _service_error(form, error)
+        else:
+            messages.success(request, _("Follow-up closed."))
+            return redirect(task.get_absolute_url())
+    view = FollowUpDetailView()
+    view.setup(request, pk=task.pk)
+    return render(request, FollowUpDetailView.template_name, view.get_context_data(close_form=form), status=400)
+
+
+# --- compliance ----------------------------------------------------------------------------------------------
+
+
+class FlaggedListView(ScopedListView):
+    """Call reports with flagged words, for compliance (and managers, for their team's)."""
+
+    model = Visit
+    permission_required = "engagement.view_visit"
+    template_name = "engagement/flagged_list.html"
+    select_related = ("institution", "rep")
+    sort_options = {"-id": ("-id",)}
+
+    def get_queryset(self) -> Any:
+        return super().get_queryset().exclude(Q(flagged_terms=[]) | Q(flagged_terms__isnull=True))
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["communications"] = (Communication.objects.visible_to(self.request.user)
+                                     .exclude(Q(flagged_terms=[]) | Q(flagged_terms__isnull=True))
+                                     .select_related("institution", "by").order_by("-id")[:50])
+        return context

@@ -35,6 +35,7 @@ demo: migrate
 	@$(MANAGE) seed_catalogue --if-empty
 	@$(MANAGE) seed_samples --if-empty
 	@$(MANAGE) seed_grading --if-empty
+	@$(MANAGE) seed_engagement --if-empty
 
 worker: install
 	$(MANAGE) run_huey

@@ -1,0 +1,66 @@
+"""Demo engagement: rep_east's visits — one planned for tomorrow with a checklist, one checked in today with a
+draft report, one submitted (with a follow-up) waiting for the manager, one reviewed — and a few logged contacts."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from pharmacrm.customers.models import Contact, Institution
+from pharmacrm.engagement import services
+from pharmacrm.engagement.models import Visit
+from pharmacrm.org.models import User
+
+
+class Command(BaseCommand):
+    help = "Create demo visits, call reports, contact logs and follow-ups (audited, through the services)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--if-empty", action="store_true", help="do nothing when visits exist")
+
+    def handle(self, *args: Any, if_empty: bool = False, **options: Any) -> None:
+        if if_empty and Visit.objects.exists():
+            self.stdout.write("seed_engagement: visits already exist; nothing to do (--if-empty)")
+            return
+        rep = User.objects.filter(username="rep_east").first()
+        manager = User.objects.filter(username="manager_east").first()
+        customers = list(Institution.objects.visible_to(rep).live().order_by("id")[:4]) if rep else []
+        if rep is None or manager is None or len(customers) < 4:
+            self.stdout.write("seed_engagement: run seed_demo first; nothing to do")
+            return
+        now = timezone.now()
+
+        def people(institution: Institution) -> list[Contact]:
+            return list(Contact.objects.visible_to(rep).working_at(institution).order_by("id")[:2])
+
+        with transaction.atomic():
+            first, second, third, fourth = customers
+            services.plan_visit(actor=rep, institution=first, planned_for=now + datetime.timedelta(days=1, hours=2),
+                                goal="介绍新适应症的三期临床数据", contacts=people(first),
+                                content="产品手册\n三期临床文献\n医保政策解读")
+            today = services.plan_visit(actor=rep, institution=second, planned_for=now - datetime.timedelta(hours=1),
+                                        goal="了解科室用药需求", contacts=people(second), content="样品登记表")
+            today = services.check_in(actor=rep, visit=today, latitude="31.230400", longitude="121.473700",
+                                      accuracy=30)
+            services.save_report(actor=rep, visit=today, channel="face_to_face", contacts=people(second),
+                                 key_messages="新剂型依从性更好", feedback="主任关注带量采购后的供应")
+            done = services.plan_visit(actor=rep, institution=third, planned_for=now - datetime.timedelta(days=2),
+                                       goal="季度回访", contacts=people(third))
+            done = services.save_report(actor=rep, visit=done, channel="phone", contacts=people(third),
+                                        key_messages="确认下季度用量", agreements="下月安排科室会")
+            services.submit_report(actor=rep, visit=done, problems=[services.Problem("药房反映上批到货延迟")])
+            reviewed = services.plan_visit(actor=rep, institution=fourth, planned_for=now - datetime.timedelta(days=6),
+                                           goal="新客户首次拜访", kind="new")
+            reviewed = services.save_report(actor=rep, visit=reviewed, channel="face_to_face",
+                                            key_messages="公司与产品介绍", feedback="希望提供用药指导资料")
+            services.submit_report(actor=rep, visit=reviewed)
+            services.review_visit(actor=manager, visit=Visit.objects.get(pk=reviewed.pk),
+                                  comment="下次带上患者教育资料")
+            for institution, channel, summary in ((first, "phone", "确认拜访时间"),
+                                                  (third, "wechat", "发送了说明书电子版")):
+                services.log_communication(actor=rep, institution=institution, channel=channel, summary=summary)
+        self.stdout.write(self.style.SUCCESS("seed_engagement: 4 visits, 2 contacts logged"))

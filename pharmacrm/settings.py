@@ -320,6 +320,9 @@ SPECTACULAR_SETTINGS = {
         "OrderStatusEnum": "pharmacrm.sales.choices.OrderStatus",
         "GradingDimensionEnum": "pharmacrm.grading.choices.Dimension",
         "StrategyDimensionEnum": "pharmacrm.grading.choices.StrategyDimension",
+        "ContactChannelEnum": "pharmacrm.engagement.choices.Channel",
+        "VisitChannelEnum": "pharmacrm.engagement.choices.VISIT_CHANNELS",
+        "VisitKindEnum": "pharmacrm.engagement.choices.VisitKind",
     },
 }
 

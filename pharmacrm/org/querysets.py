@@ -60,3 +60,23 @@ class HolderScopedQuerySet(ScopedQuerySet):
             return self.none()
         condition = holders_in_scope(user, self.holder_fields)
         return self if condition is None else self.filter(condition)
+
+
+def users_in_scope(user: Any) -> Any:
+    """The people whose records the user sees (themself; their team; their region's reps; everyone)."""
+    from pharmacrm.org.models import User
+
+    scope = scope_of(user)
+    if scope.everything:
+        return User.objects.all()
+    if scope.nothing or scope.user_id is None:
+        return User.objects.none()
+    condition = Q(pk=scope.user_id)
+    if scope.level == ScopeLevel.TEAM and scope.member_ids:
+        condition |= Q(pk__in=scope.member_ids)
+    elif scope.level == ScopeLevel.REGION:
+        codes = (*scope.province_codes, *scope.city_codes, *scope.district_codes)
+        if codes:
+            condition |= (Q(territories__code__in=codes) | Q(territories__parent_id__in=codes)
+                          | Q(territories__parent__parent_id__in=codes))
+    return User.objects.filter(pk__in=User.objects.filter(condition).values("pk"))

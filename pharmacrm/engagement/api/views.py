@@ -104,7 +104,7 @@ class AmendSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500)
 
 
-class ReasonSerializer(serializers.Serializer):
+class EngagementReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500)
 
 
@@ -173,10 +173,10 @@ class VisitViewSet(ScopedModelViewSet):
         services.amend_visit(actor=request.user, visit=visit, **data)
         return self._response(visit)
 
-    @extend_schema(request=ReasonSerializer, responses=VisitSerializer)
+    @extend_schema(request=EngagementReasonSerializer, responses=VisitSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
-        data = _validated(ReasonSerializer, request)
+        data = _validated(EngagementReasonSerializer, request)
         return self._response(services.cancel_visit(actor=request.user, visit=self.get_object(), **data))
 
 
@@ -261,10 +261,10 @@ class FollowUpViewSet(ScopedModelViewSet):
         task = services.close_follow_up(actor=request.user, task=self.get_object(), **data)
         return Response(FollowUpSerializer(task).data)
 
-    @extend_schema(request=ReasonSerializer, responses=FollowUpSerializer)
+    @extend_schema(request=EngagementReasonSerializer, responses=FollowUpSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
-        data = _validated(ReasonSerializer, request)
+        data = _validated(EngagementReasonSerializer, request)
         task = services.cancel_follow_up(actor=request.user, task=self.get_object(), **data)
         return Response(FollowUpSerializer(task).data)
 

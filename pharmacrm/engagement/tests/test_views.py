@@ -85,14 +85,14 @@ def test_bad_input_is_a_field_message_and_writes_nothing(client: Any, org: dict[
 
 def test_other_reps_visits_and_customers_are_not_found(client: Any, org: dict[str, Any]) -> None:
     visit = services.plan_visit(actor=org["rep_east"], institution=org["institution_east"],
-                                planned_for=timezone.now(), goal="拜访")
+                                planned_for=timezone.now(), goal="东区的秘密拜访")
     login(client, org["rep_west"])
     assert client.get(visit.get_absolute_url()).status_code == 404
     assert client.post(reverse("engagement:visit_check_in", args=[visit.pk]),
                        {"latitude": "1", "longitude": "1"}).status_code == 404
     assert client.get(f"{reverse('engagement:visit_create')}?institution={org['institution_east'].pk}").status_code == 404
     assert client.get(f"{reverse('engagement:communication_create')}?institution=abc").status_code == 404
-    assert "拜访" not in client.get(reverse("engagement:visit_list")).content.decode()
+    assert "东区的秘密拜访" not in client.get(reverse("engagement:visit_list")).content.decode()
     login(client, org["steward"])  # no engagement rights
     assert client.get(reverse("engagement:visit_list")).status_code == 403
 

@@ -25,7 +25,7 @@ def navigation(user: Any, awaiting_approval_count: int = 0) -> list[dict[str, An
     if user.has_perm("sales.view_order"):
         items.append({"label": _("Orders"), "url": reverse("sales:order_list"), "icon": "cart"})
     if user.has_perm("engagement.view_visit"):
-        items.append({"label": _("Visits"), "url": reverse("engagement:visit_list"), "icon": "calendar-check"})
+        items.append({"label": _("Visits"), "url": reverse("engagement:today"), "icon": "calendar-check"})
     if user.has_perm("samples.view_stockbalance"):
         items.append({"label": _("Samples"), "url": reverse("samples:inventory"), "icon": "box2-heart"})
     if user.has_perm("grading.view_classification"):

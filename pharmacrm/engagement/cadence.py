@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, DateTimeField, Max, Q, QuerySet
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
 from pharmacrm.core import policy
@@ -53,11 +53,14 @@ class Row:
 
     @property
     def overdue(self) -> bool:
-        return self.due_on is not None and self.due_on < self.today
+        """Past its interval, or never visited although its classes call for visits."""
+        if self.every_days is None:
+            return False
+        return self.last_visit is None or self.due_on < self.today  # type: ignore[operator]
 
     @property
     def days_overdue(self) -> int:
-        return (self.today - self.due_on).days if self.overdue and self.due_on else 0
+        return (self.today - self.due_on).days if self.overdue and self.due_on and self.last_visit else 0
 
     @property
     def short_by(self) -> int:
@@ -85,13 +88,14 @@ def rows_for(institutions: QuerySet, today: datetime.date | None = None) -> list
     strategies = _strategies()
     classes = {row[0]: row[1:] for row in Classification.objects.filter(institution_id__in=ids).values_list(
         "institution_id", "grade", "depth", "size", "tenure")}
-    happened = Coalesce("checked_in_at", "submitted_at", "planned_for", output_field=DateTimeField())
-    last_visits = dict(Visit.objects.filter(institution_id__in=ids, status__in=DONE_STATUSES).order_by()
-                       .values_list("institution_id").annotate(last=Max(happened)))
+    # when a visit happened: its check-in, else its planned time (a phone call reported later), never later
+    # than its report (a visit reported before the planned time happened when reported)
+    done = (Visit.objects.filter(institution_id__in=ids, status__in=DONE_STATUSES).order_by()
+            .annotate(happened=Coalesce("checked_in_at", Least("planned_for", "submitted_at"),
+                                        output_field=DateTimeField())))
+    last_visits = dict(done.values_list("institution_id").annotate(last=Max("happened")))
     since = _month_start(today)
-    contacts = dict(Visit.objects.filter(institution_id__in=ids, status__in=DONE_STATUSES)
-                    .filter(Q(checked_in_at__gte=since) | Q(checked_in_at__isnull=True, submitted_at__gte=since))
-                    .order_by().values_list("institution_id").annotate(n=Count("pk")))
+    contacts = dict(done.filter(happened__gte=since).values_list("institution_id").annotate(n=Count("pk")))
     for pk, n in (Communication.objects.filter(institution_id__in=ids, occurred_at__gte=since).order_by()
                   .values_list("institution_id").annotate(n=Count("pk"))):
         contacts[pk] = contacts.get(pk, 0) + n

@@ -5,6 +5,8 @@ from pharmacrm.engagement import views
 app_name = "engagement"
 
 urlpatterns = [
+    path("", views.today, name="today"),
+    path("cadence/", views.cadence_page, name="cadence"),
     path("visits/", views.VisitListView.as_view(), name="visit_list"),
     path("visits/new/", views.visit_create, name="visit_create"),
     path("visits/<int:pk>/", views.VisitDetailView.as_view(), name="visit_detail"),

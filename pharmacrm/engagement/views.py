@@ -3,6 +3,7 @@ the compliance list of flagged notes. Thin: each page reads through ``visible_to
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -15,12 +16,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 from django.views.decorators.http import require_POST
 
+from pharmacrm.core import policy
 from pharmacrm.core.audit import StaleVersion
 from pharmacrm.core.forms import add_service_errors
 from pharmacrm.core.generic import ScopedDetailView, ScopedListView, get_visible_or_404
 from pharmacrm.core.workflow import TransitionNotAllowed
-from pharmacrm.customers.models import Contact, Institution
-from pharmacrm.engagement import services
+from pharmacrm.customers.models import Contact, Institution, Licence
+from pharmacrm.engagement import cadence, services
 from pharmacrm.engagement.choices import OPEN_VISIT_STATUSES, TaskStatus, VisitStatus
 from pharmacrm.engagement.filters import CommunicationFilter, FollowUpFilter, VisitFilter
 from pharmacrm.engagement.forms import (
@@ -34,6 +36,8 @@ from pharmacrm.engagement.forms import (
     VisitPlanForm,
 )
 from pharmacrm.engagement.models import Communication, FollowUp, Visit
+from pharmacrm.org.querysets import users_in_scope
+from pharmacrm.org.roles import Role
 from pharmacrm.sales.choices import ProductStatus
 from pharmacrm.sales.models import Product
 
@@ -388,3 +392,63 @@ class FlaggedListView(ScopedListView):
                                      .exclude(Q(flagged_terms=[]) | Q(flagged_terms__isnull=True))
                                      .select_related("institution", "by").order_by("-id")[:50])
         return context
+
+
+# --- the rep's day and cadence ---------------------------------------------------------------------------------
+
+
+@login_required
+def today(request: HttpRequest) -> HttpResponse:
+    """The rep's day on one phone screen: visits in order, follow-ups due, customers below cadence, licences
+    running out — each one tap from the visit, the task or the customer."""
+    _require(request, "engagement.view_visit")
+    user = request.user
+    day = policy.today()
+    start = datetime.datetime.combine(day, datetime.time.min, tzinfo=policy.CHINA)
+    visits = (Visit.objects.filter(rep=user).exclude(status=VisitStatus.CANCELLED)
+              .filter(Q(planned_for__gte=start, planned_for__lt=start + datetime.timedelta(days=1))
+                      | Q(status=VisitStatus.IN_PROGRESS))
+              .select_related("institution").order_by("planned_for", "id"))
+    upcoming = (Visit.objects.filter(rep=user, status=VisitStatus.PLANNED,
+                                     planned_for__gte=start + datetime.timedelta(days=1),
+                                     planned_for__lt=start + datetime.timedelta(days=8))
+                .select_related("institution").order_by("planned_for", "id")[:10])
+    follow_ups = (FollowUp.objects.filter(owner=user, status=TaskStatus.OPEN,
+                                          due_on__lte=day + datetime.timedelta(days=7))
+                  .select_related("institution").order_by("due_on", "id")[:20])
+    book = cadence.book_of(user)
+    rows = cadence.rows_for(book, day)
+    below = sorted((row for row in rows if row.below), key=lambda row: (-row.days_overdue, -row.short_by))
+    licences = (Licence.objects.visible_to(user).filter(institution__in=book.values("pk"), valid_to__gte=day,
+                                                       valid_to__lte=day + datetime.timedelta(days=30))
+                .select_related("institution").order_by("valid_to", "id")[:10])
+    return render(request, "engagement/today.html", {
+        "day": day, "visits": visits, "upcoming": upcoming, "follow_ups": follow_ups, "below": below[:10],
+        "below_count": len(below), "summary": cadence.summarize(rows), "licences": licences})
+
+
+@login_required
+def cadence_page(request: HttpRequest) -> HttpResponse:
+    """Whether every customer gets the contact its classes call for: per rep in the user's scope (a rep: their
+    own book; a manager: the team's reps), and the customers below cadence of the rep chosen."""
+    _require(request, "engagement.view_visit")
+    day = policy.today()
+    reps = list(users_in_scope(request.user).filter(role__in=[Role.REP, Role.ACADEMIC_REP], is_active=True)
+                .order_by("username")[:200])
+    chosen = next((rep for rep in reps if str(rep.pk) == request.GET.get("rep")), None)
+    if chosen is None and request.user in reps:
+        chosen = request.user
+    per_rep = []
+    if len(reps) <= 30:  # a team's reps: a summary each (one read of their books together)
+        rows = cadence.rows_for(Institution.objects.live().filter(Q(owner__in=reps) | Q(academic_owner__in=reps)),
+                                day)
+        for rep in reps:
+            mine = [row for row in rows if rep.pk in (row.institution.owner_id, row.institution.academic_owner_id)]
+            per_rep.append((rep, cadence.summarize(mine)))
+    below: list[cadence.Row] = []
+    if chosen is not None:
+        below = sorted((row for row in cadence.rows_for(cadence.book_of(chosen), day) if row.below),
+                       key=lambda row: (-row.days_overdue, -row.short_by))
+    return render(request, "engagement/cadence.html", {
+        "reps": reps, "chosen": chosen, "per_rep": per_rep, "below": below[:200], "below_count": len(below),
+        "day": day})

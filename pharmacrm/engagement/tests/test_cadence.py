@@ -48,7 +48,8 @@ def rows(org: dict[str, Any]) -> dict[str, cadence.Row]:
 
 
 def test_the_strictest_rule_of_the_classes_wins(org: dict[str, Any]) -> None:
-    premium, core_small, unclassed = customer(org, "优质诊所"), customer(org, "核心小诊所"), customer(org, "未分级诊所")
+    premium, core_small = customer(org, "优质诊所"), customer(org, "核心小诊所")
+    customer(org, "未分级诊所")
     classify(premium, grade="premium", size="large")   # weekly (grade) beats monthly (size); 4 a month
     classify(core_small, grade="potential", depth="core", size="small")  # half-yearly (size); 3 a month (depth)
     found = rows(org)

@@ -165,6 +165,16 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 print(f"{result['name']:<44}{result['rows']:>10}{result['median_s']:>9.1f}s")
 
+    engagement_results = []
+    if not args.only or any(part in "engagement" for part in args.only):
+        from bench import engagement
+
+        print(f"\n{'engagement (whole requests)':<44}{'rows':>10}{'app med':>10}{'app p95':>10}{'raw med':>10}{'ratio':>8}")
+        for result in engagement.run(repeat=max(5, min(args.repeat, 50))):
+            engagement_results.append(result)
+            print(f"{result['name']:<44}{result['rows']:>10}{result['orm_median_ms']:>8.1f}ms{result['orm_p95_ms']:>8.1f}ms"
+                  f"{result['raw_median_ms']:>8.1f}ms{result['ratio']:>7.2f}x")
+
     import django
 
     RESULTS.mkdir(exist_ok=True)
@@ -182,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         "imports": imports,
         "purchases": purchase_results,
         "grading": grading_results,
+        "engagement": engagement_results,
     }
     (RESULTS / "latest.json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
     print(f"wrote {RESULTS / 'latest.json'}")

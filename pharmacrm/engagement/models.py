@@ -61,6 +61,8 @@ class Visit(BaseModel):
                                help_text=_("What to present and what to bring, one item per line."))
     reason = models.CharField(_("why this visit"), max_length=300, blank=True,
                               help_text=_("For a special visit: the event that called for it."))
+    #: the event that raised a special visit ("grade:<run>", "licence:<id>:<date>", …): one visit per event
+    trigger = models.CharField(_("raised by"), max_length=60, blank=True, editable=False)
     # check-in and check-out: one point and a time each, never a track
     checked_in_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
     check_in_latitude = _coordinate(_("check-in latitude"), 90)
@@ -103,6 +105,8 @@ class Visit(BaseModel):
         verbose_name_plural = _("visits")
         ordering = ["-planned_for", "-id"]
         permissions = [("review_visit", _("Can review call reports"))]
+        constraints = [models.UniqueConstraint(fields=["institution", "trigger"], condition=~models.Q(trigger=""),
+                                               name="visit_one_per_event")]
         indexes = [
             models.Index(fields=["rep", "planned_for"], name="visit_rep_planned_idx"),
             models.Index(fields=["institution", "planned_for"], name="visit_customer_planned_idx"),

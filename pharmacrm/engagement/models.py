@@ -237,3 +237,29 @@ class FollowUp(BaseModel):
 
     def get_absolute_url(self) -> str:
         return reverse("engagement:followup_detail", args=[self.pk])
+
+
+class CalendarFeedQuerySet(ScopedQuerySet):
+    scoped = True
+
+    def visible_to(self, user: Any) -> Self:
+        """A feed is its owner's own: nobody else sees even that it exists."""
+        return self.filter(user=user) if getattr(user, "is_authenticated", False) else self.none()
+
+
+class CalendarFeed(BaseModel):
+    """A rep's iCalendar subscription: calendar apps cannot sign in, so the address carries a secret. Only its
+    SHA-256 is kept; a new address replaces the old one, which stops working."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+",
+                                verbose_name=_("user"))
+    token_hash = models.CharField(_("address digest"), max_length=64, unique=True, editable=False)
+
+    objects = CalendarFeedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("calendar feed")
+        verbose_name_plural = _("calendar feeds")
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.token_hash[:8]}"

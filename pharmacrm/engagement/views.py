@@ -10,8 +10,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 from django.views.decorators.http import require_POST
@@ -22,7 +24,7 @@ from pharmacrm.core.forms import add_service_errors
 from pharmacrm.core.generic import ScopedDetailView, ScopedListView, get_visible_or_404
 from pharmacrm.core.workflow import TransitionNotAllowed
 from pharmacrm.customers.models import Contact, Institution, Licence
-from pharmacrm.engagement import cadence, services
+from pharmacrm.engagement import cadence, calendar, services
 from pharmacrm.engagement.choices import OPEN_VISIT_STATUSES, TaskStatus, VisitStatus
 from pharmacrm.engagement.filters import CommunicationFilter, FollowUpFilter, VisitFilter
 from pharmacrm.engagement.forms import (
@@ -452,3 +454,65 @@ def cadence_page(request: HttpRequest) -> HttpResponse:
     return render(request, "engagement/cadence.html", {
         "reps": reps, "chosen": chosen, "per_rep": per_rep, "below": below[:200], "below_count": len(below),
         "day": day})
+
+
+# --- calendar ------------------------------------------------------------------------------------------------
+
+
+def _parse_day(value: str | None, default: datetime.date) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(value) if value else default
+    except ValueError:
+        return default
+
+
+@login_required
+def calendar_page(request: HttpRequest) -> HttpResponse:
+    """A rep's visits by week (default) or month; managers choose a rep of their scope. POST makes the
+    iCalendar address (shown once) or stops it."""
+    _require(request, "engagement.view_visit")
+    user = request.user
+    feed_url = ""
+    if request.method == "POST":
+        if request.POST.get("feed") == "new":
+            token = calendar.new_feed(actor=user)
+            feed_url = request.build_absolute_uri(reverse("engagement:calendar_feed", args=[token]))
+        elif request.POST.get("feed") == "stop":
+            calendar.stop_feed(actor=user)
+            messages.success(request, _("The calendar address no longer works."))
+    day = policy.today()
+    month = request.GET.get("view") == "month"
+    anchor = _parse_day(request.GET.get("start"), day)
+    if month:
+        start = anchor.replace(day=1)
+        first = start - datetime.timedelta(days=start.weekday())
+        following = (start + datetime.timedelta(days=32)).replace(day=1)
+        days = (following - first).days
+        days += (7 - days % 7) % 7
+        previous, after = (start - datetime.timedelta(days=1)).replace(day=1), following
+    else:
+        first = anchor - datetime.timedelta(days=anchor.weekday())
+        days, previous, after = 7, first - datetime.timedelta(days=7), first + datetime.timedelta(days=7)
+    reps = list(users_in_scope(user).filter(role__in=[Role.REP, Role.ACADEMIC_REP, Role.KEY_ACCOUNT],
+                                            is_active=True).order_by("username")[:200])
+    rep = next((person for person in reps if str(person.pk) == request.GET.get("rep")), user)
+    begin = datetime.datetime.combine(first, datetime.time.min, tzinfo=policy.CHINA)
+    by_day: dict[datetime.date, list[Visit]] = {first + datetime.timedelta(days=n): [] for n in range(days)}
+    for visit in calendar.visits_between(rep, begin, begin + datetime.timedelta(days=days)):
+        by_day.setdefault(timezone.localtime(visit.planned_for, policy.CHINA).date(), []).append(visit)
+    weeks = [list(by_day.items())[index:index + 7] for index in range(0, days, 7)]
+    return render(request, "engagement/calendar.html", {
+        "weeks": weeks, "month": month, "start": start if month else first, "previous": previous, "after": after,
+        "today": day, "reps": reps if len(reps) > 1 else [], "rep": rep, "feed_url": feed_url,
+        "has_feed": calendar.has_feed(user)})
+
+
+def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
+    """The iCalendar document of the rep whose secret address this is; 404 for any other address."""
+    owner = calendar.feed_owner(token)
+    if owner is None:
+        raise Http404
+    response = HttpResponse(calendar.ics(owner, request.build_absolute_uri("/")[:-1]),
+                            content_type="text/calendar; charset=utf-8")
+    response["Cache-Control"] = "private, max-age=900"
+    return response

@@ -51,3 +51,12 @@ LICENCE_VISIT_DAYS = declare(
                            "7–180."),
     field_factory=lambda: forms.IntegerField(validators=[MinValueValidator(7), MaxValueValidator(180)]),
 )
+
+CARE_REMINDER_DAYS = declare(
+    "engagement.care_reminder_days",
+    default=3,
+    label=gettext_lazy("Care reminders ahead (days)"),
+    help_text=gettext_lazy("Reps are reminded of their contacts' birthdays, festivals and cooperation anniversaries "
+                           "this many days ahead, 0–30."),
+    field_factory=lambda: forms.IntegerField(validators=[MinValueValidator(0), MaxValueValidator(30)]),
+)

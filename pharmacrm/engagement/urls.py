@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.today, name="today"),
     path("cadence/", views.cadence_page, name="cadence"),
     path("calendar/", views.calendar_page, name="calendar"),
+    path("care/", views.care_page, name="care"),
     path("calendar/feed/<str:token>.ics", views.calendar_feed, name="calendar_feed"),
     path("visits/", views.VisitListView.as_view(), name="visit_list"),
     path("visits/new/", views.visit_create, name="visit_create"),

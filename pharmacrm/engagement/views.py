@@ -24,7 +24,7 @@ from pharmacrm.core.forms import add_service_errors
 from pharmacrm.core.generic import ScopedDetailView, ScopedListView, get_visible_or_404
 from pharmacrm.core.workflow import TransitionNotAllowed
 from pharmacrm.customers.models import Contact, Institution, Licence
-from pharmacrm.engagement import cadence, calendar, services
+from pharmacrm.engagement import cadence, calendar, care, services
 from pharmacrm.engagement.choices import OPEN_VISIT_STATUSES, TaskStatus, VisitStatus
 from pharmacrm.engagement.filters import CommunicationFilter, FollowUpFilter, VisitFilter
 from pharmacrm.engagement.forms import (
@@ -516,3 +516,16 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
                             content_type="text/calendar; charset=utf-8")
     response["Cache-Control"] = "private, max-age=900"
     return response
+
+
+@login_required
+def care_page(request: HttpRequest) -> HttpResponse:
+    """Birthdays (lunar ones on this year's day), festivals and anniversaries of the rep's book, four weeks from
+    ``?start=`` (today); which channels each contact consented to greetings on."""
+    _require(request, "engagement.view_visit")
+    start = _parse_day(request.GET.get("start"), policy.today())
+    end = start + datetime.timedelta(days=27)
+    return render(request, "engagement/care.html", {
+        "occasions": care.calendar_for(request.user, start, end), "start": start, "end": end,
+        "previous": start - datetime.timedelta(days=28), "after": end + datetime.timedelta(days=1),
+        "sees_birthdays": request.user.has_perm("customers.view_contact_personal_data")})

@@ -1,0 +1,93 @@
+"""The care calendar: lunar birthdays on a different solar day each year, festivals, anniversaries, consent to
+greetings, who sees birthdays, and the reminders ahead."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import pytest
+from django.urls import reverse
+from django.utils import translation
+
+from conftest import login
+from pharmacrm.core.models import Notification
+from pharmacrm.customers import services as customers
+from pharmacrm.engagement import care
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(("year", "expected"), [
+    (2025, datetime.date(2025, 10, 6)),  # 中秋 (lunar 8-15) moves across the solar calendar
+    (2026, datetime.date(2026, 9, 25)),
+    (2027, datetime.date(2027, 9, 15)),
+])
+def test_a_lunar_date_falls_on_its_solar_day_each_year(year: int, expected: datetime.date) -> None:
+    assert care.lunar_to_solar(year, 8, 15) == expected
+
+
+def test_lunar_edge_days_and_years_outside_the_calendar() -> None:
+    # lunar 2026-12 has 29 days: a birthday on the 30th is kept on the 29th (the day before Spring Festival 2027)
+    assert care.lunar_to_solar(2026, 12, 30) == datetime.date(2027, 2, 5)
+    assert care.lunar_to_solar(2027, 1, 1) == datetime.date(2027, 2, 6)
+    assert care.lunar_to_solar(99999, 1, 1) is None
+    # a lunar 12th-month birthday of lunar 2026 falls in solar 2027: found from a January window
+    assert care.occurrences(12, 30, "lunar", datetime.date(2027, 1, 1), datetime.date(2027, 2, 28)) == [
+        datetime.date(2027, 2, 5)]
+    # 29 February in a common year is the 28th
+    assert care.occurrences(2, 29, "solar", datetime.date(2027, 2, 1), datetime.date(2027, 3, 1)) == [
+        datetime.date(2027, 2, 28)]
+
+
+def test_festivals_of_both_calendars() -> None:
+    with translation.override("zh-hans"):
+        found = {occasion.title: occasion.on for occasion in care.festivals(datetime.date(2026, 1, 1),
+                                                                            datetime.date(2026, 12, 31))}
+    assert found["春节"] == datetime.date(2026, 2, 17)
+    assert found["端午节"] == datetime.date(2026, 6, 19)
+    assert found["中国医师节"] == datetime.date(2026, 8, 19)
+    assert found["护士节"] == datetime.date(2026, 5, 12)
+    assert found["国庆节"] == datetime.date(2026, 10, 1)
+
+
+@pytest.fixture
+def doctors(org: dict[str, Any]) -> dict[str, Any]:
+    lunar = customers.create_contact(actor=org["steward"], institution=org["institution_east"], name="农历医生",
+                                     birthday=datetime.date(1970, 8, 15), birthday_calendar="lunar")
+    solar = customers.create_contact(actor=org["steward"], institution=org["institution_east"], name="公历医生",
+                                     birthday=datetime.date(1980, 9, 24))
+    customers.record_consent(actor=org["steward"], contact=solar, channel="wechat", purpose="care",
+                             granted_on=datetime.date(2026, 1, 1), evidence="签字同意书")
+    return {"lunar": lunar, "solar": solar}
+
+
+def test_the_calendar_of_a_rep_with_consent_to_greetings(org: dict[str, Any], doctors: dict[str, Any]) -> None:
+    found = care.calendar_for(org["rep_east"], datetime.date(2026, 9, 20), datetime.date(2026, 9, 30))
+    birthdays = {occasion.contact.name: occasion for occasion in found if occasion.kind == "birthday"}
+    assert birthdays["农历医生"].on == datetime.date(2026, 9, 25)
+    assert birthdays["公历医生"].on == datetime.date(2026, 9, 24)
+    assert birthdays["公历医生"].greet_channels == ["wechat"] and birthdays["农历医生"].greet_channels == []
+    assert care.calendar_for(org["rep_west"], datetime.date(2026, 9, 20), datetime.date(2026, 9, 30)) == [
+        occasion for occasion in care.festivals(datetime.date(2026, 9, 20), datetime.date(2026, 9, 30))]
+
+
+def test_roles_without_personal_data_rights_see_no_birthdays(client: Any, org: dict[str, Any],
+                                                             doctors: dict[str, Any]) -> None:
+    login(client, org["rep_east"])
+    page = client.get(f"{reverse('engagement:care')}?start=2026-09-20").content.decode()
+    assert "农历医生" in page and "公历医生" in page
+    login(client, org["leader"])  # sees visits, not contacts' personal data
+    page = client.get(f"{reverse('engagement:care')}?start=2026-09-20").content.decode()
+    assert "农历医生" not in page and client.get(f"{reverse('engagement:care')}?start=junk").status_code == 200
+
+
+def test_reminders_ahead_go_to_the_contacts_rep(org: dict[str, Any], doctors: dict[str, Any]) -> None:
+    # three days before lunar 8-15 of 2026 (25 September): the lunar birthday and Mid-Autumn
+    assert [contact.name for contact in care.birthdays_on(datetime.date(2026, 9, 25))] == ["农历医生"]
+    with translation.override("zh-hans"):
+        assert care.send_reminders(on=datetime.date(2026, 9, 22)) >= 1
+    told = Notification.objects.get(recipient=org["rep_east"])
+    assert "农历医生" in told.body and "中秋节" in told.body
+    west = Notification.objects.get(recipient=org["rep_west"])  # the festival only
+    assert "农历医生" not in west.body

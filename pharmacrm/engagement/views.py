@@ -426,7 +426,8 @@ def today(request: HttpRequest) -> HttpResponse:
                 .select_related("institution").order_by("valid_to", "id")[:10])
     return render(request, "engagement/today.html", {
         "day": day, "visits": visits, "upcoming": upcoming, "follow_ups": follow_ups, "below": below[:10],
-        "below_count": len(below), "summary": cadence.summarize(rows), "licences": licences})
+        "below_count": len(below), "summary": cadence.summarize(rows), "licences": licences,
+        "occasions": care.calendar_for(user, day, day + datetime.timedelta(days=6))[:15]})
 
 
 @login_required

@@ -12,6 +12,7 @@ from django.utils import translation
 
 from conftest import login
 from pharmacrm.core.models import Notification
+from pharmacrm.core.policy import today
 from pharmacrm.customers import services as customers
 from pharmacrm.engagement import care
 
@@ -80,6 +81,13 @@ def test_roles_without_personal_data_rights_see_no_birthdays(client: Any, org: d
     login(client, org["leader"])  # sees visits, not contacts' personal data
     page = client.get(f"{reverse('engagement:care')}?start=2026-09-20").content.decode()
     assert "农历医生" not in page and client.get(f"{reverse('engagement:care')}?start=junk").status_code == 200
+
+
+def test_today_shows_this_weeks_birthdays(client: Any, org: dict[str, Any]) -> None:
+    customers.create_contact(actor=org["steward"], institution=org["institution_east"], name="本周生日医生",
+                             birthday=today() + datetime.timedelta(days=2))
+    login(client, org["rep_east"])
+    assert "本周生日医生" in client.get(reverse("engagement:today")).content.decode()
 
 
 def test_reminders_ahead_go_to_the_contacts_rep(org: dict[str, Any], doctors: dict[str, Any]) -> None:

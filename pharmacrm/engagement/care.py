@@ -210,3 +210,72 @@ def send_reminders(on: datetime.date | None = None) -> int:
                url=f"{reverse('engagement:care')}?start={target.isoformat()}")
         sent += 1
     return sent
+
+
+# --- greetings ---------------------------------------------------------------------------------------------------
+
+
+def save_template(*, actor: Any, title: str, text: str, occasion: str, template: Any = None) -> Any:
+    """Marketing writes a template; a changed text needs approval again."""
+    from pharmacrm.core.audit import audited_create, audited_update
+    from pharmacrm.engagement.models import GreetingTemplate
+    from pharmacrm.org.scope import authorize
+
+    authorize(actor, "engagement.add_greetingtemplate" if template is None else "engagement.change_greetingtemplate")
+    values = {"title": (title or "").strip(), "text": (text or "").strip(), "occasion": occasion}
+    if template is None:
+        return audited_create(GreetingTemplate, actor=actor, **values)
+    if values["text"] != template.text:
+        values.update(approved_by=None, approved_at=None)
+    return audited_update(template, actor=actor, changes=values)
+
+
+def approve_template(*, actor: Any, template: Any) -> Any:
+    """Compliance approves a template: a message, no offer of anything of value."""
+    from django.utils import timezone
+
+    from pharmacrm.core.audit import audited_update
+    from pharmacrm.org.scope import authorize
+
+    authorize(actor, "engagement.approve_greetingtemplate")
+    return audited_update(template, actor=actor, changes={"approved_by": actor, "approved_at": timezone.now()})
+
+
+@dataclass
+class Sent:
+    greeted: list[Any]
+    skipped: list[tuple[Any, str]]
+
+
+def send_greetings(*, actor: Any, template: Any, contacts: Iterable[Any], channel: str) -> Sent:
+    """Record a greeting to each contact who consented to greetings on ``channel`` (purpose *care*); the others are
+    skipped, each with the reason. Only approved templates; only contacts the actor may see."""
+    from django.core.exceptions import ValidationError
+    from django.db import transaction
+    from django.utils import timezone
+
+    from pharmacrm.core.audit import audited_create
+    from pharmacrm.engagement.models import Greeting
+    from pharmacrm.org.scope import authorize
+
+    authorize(actor, "engagement.add_greeting")
+    if template is None or template.approved_at is None:
+        raise ValidationError({"template": _("Choose a template compliance has approved.")})
+    if channel not in ConsentChannel.values:
+        raise ValidationError({"channel": _("Choose one of the channels.")})
+    contacts = list(contacts)
+    visible = set(Contact.objects.visible_to(actor).filter(pk__in=[c.pk for c in contacts]).values_list("pk", flat=True))
+    now = timezone.now()
+    consented = greeting_channels(visible, timezone.localtime(now, policy.CHINA).date())
+    sent = Sent([], [])
+    with transaction.atomic():
+        for contact in contacts:
+            if contact.pk not in visible:
+                sent.skipped.append((contact, _("not found")))
+            elif channel not in consented.get(contact.pk, []):
+                sent.skipped.append((contact, _("no consent to greetings on this channel")))
+            else:
+                sent.greeted.append(audited_create(Greeting, actor=actor, contact=contact, template=template,
+                                                   channel=channel, text=template.text.replace("{name}", contact.name),
+                                                   sent_at=now, by=actor))
+    return sent

@@ -50,3 +50,10 @@ class TaskStatus(models.TextChoices):
     OPEN = "open", _("Open")
     DONE = "done", _("Done")
     CANCELLED = "cancelled", _("Cancelled")
+
+
+class Occasion(models.TextChoices):
+    BIRTHDAY = "birthday", _("Birthday")
+    FESTIVAL = "festival", _("Festival")
+    ANNIVERSARY = "anniversary", _("Anniversary of cooperation")
+    ANY = "any", _("Any occasion")

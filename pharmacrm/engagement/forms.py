@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from pharmacrm.core import policy
 from pharmacrm.core.forms import StyledFormMixin
-from pharmacrm.engagement.choices import VISIT_CHANNELS, Channel, Direction, VisitKind
+from pharmacrm.engagement.choices import VISIT_CHANNELS, Channel, Direction, Occasion, VisitKind
 from pharmacrm.engagement.models import MAX_NOTE
 from pharmacrm.engagement.services import AMENDABLE_FIELDS, Problem
 
@@ -127,3 +127,21 @@ class FollowUpForm(StyledFormMixin, forms.Form):
 class CloseForm(StyledFormMixin, forms.Form):
     outcome = forms.CharField(label=_("What was done"), widget=NOTE, max_length=MAX_NOTE)
     customer_informed = forms.BooleanField(label=_("The customer has been told the plan"), required=False)
+
+
+class GreetingForm(StyledFormMixin, forms.Form):
+    template = forms.ModelChoiceField(label=_("Template"), queryset=None)
+    channel = forms.ChoiceField(label=_("Channel"), choices=())
+
+    def __init__(self, *args: Any, templates: QuerySet, channels: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["template"].queryset = templates
+        self.fields["channel"].choices = channels
+
+
+class GreetingTemplateForm(StyledFormMixin, forms.Form):
+    occasion = forms.ChoiceField(label=_("Occasion"), choices=Occasion.choices)
+    title = forms.CharField(label=_("Title"), max_length=100)
+    text = forms.CharField(label=_("Text"), widget=NOTE, max_length=500,
+                           help_text=_("{name} is replaced by the contact's name. A message only: no offer of "
+                                       "anything of value."))

@@ -28,7 +28,15 @@ from pharmacrm.core.models import BaseModel, StoredFile
 from pharmacrm.core.querysets import ScopedQuerySet
 from pharmacrm.core.workflow import StateMachine, Transition
 from pharmacrm.customers.models import Contact, Institution
-from pharmacrm.engagement.choices import OPEN_VISIT_STATUSES, Channel, Direction, TaskStatus, VisitKind, VisitStatus
+from pharmacrm.engagement.choices import (
+    OPEN_VISIT_STATUSES,
+    Channel,
+    Direction,
+    Occasion,
+    TaskStatus,
+    VisitKind,
+    VisitStatus,
+)
 from pharmacrm.org.querysets import HolderScopedQuerySet
 from pharmacrm.sales.models import Product
 
@@ -263,3 +271,65 @@ class CalendarFeed(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.token_hash[:8]}"
+
+
+class GreetingTemplateQuerySet(ScopedQuerySet):
+    scoped = True
+
+    def visible_to(self, user: Any) -> Self:
+        """Templates are company-wide: whoever may see greetings sees them."""
+        return self if getattr(user, "is_authenticated", False) and user.has_perm(
+            "engagement.view_greetingtemplate") else self.none()
+
+    def approved(self) -> Self:
+        return self.filter(approved_at__isnull=False)
+
+
+class GreetingTemplate(BaseModel):
+    """A greeting text marketing writes and compliance approves (a message, never a gift); ``{name}`` is replaced
+    by the contact's name. Changing the text takes the approval away."""
+
+    occasion = models.CharField(_("occasion"), max_length=16, choices=Occasion.choices, default=Occasion.ANY)
+    title = models.CharField(_("title"), max_length=100)
+    text = models.TextField(_("text"), max_length=500)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+", editable=False, verbose_name=_("approved by"))
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True, editable=False)
+
+    objects = GreetingTemplateQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("greeting template")
+        verbose_name_plural = _("greeting templates")
+        ordering = ["occasion", "title", "id"]
+        permissions = [("approve_greetingtemplate", _("Can approve greeting templates"))]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class GreetingQuerySet(HolderScopedQuerySet):
+    holder_fields = ("by",)
+
+
+class Greeting(BaseModel):
+    """A greeting sent to a contact through an approved template, on a channel they consented to."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="greetings", verbose_name=_("contact"))
+    template = models.ForeignKey(GreetingTemplate, on_delete=models.PROTECT, related_name="+",
+                                 verbose_name=_("template"))
+    channel = models.CharField(_("channel"), max_length=16)
+    text = models.TextField(_("text"))
+    sent_at = models.DateTimeField(_("sent at"))
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by"))
+
+    objects = GreetingQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("greeting")
+        verbose_name_plural = _("greetings")
+        ordering = ["-sent_at", "-id"]
+        indexes = [models.Index(fields=["contact", "sent_at"], name="greeting_contact_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.contact} · {self.sent_at:%Y-%m-%d}"

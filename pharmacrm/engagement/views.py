@@ -23,6 +23,7 @@ from pharmacrm.core.audit import StaleVersion
 from pharmacrm.core.forms import add_service_errors
 from pharmacrm.core.generic import ScopedDetailView, ScopedListView, get_visible_or_404
 from pharmacrm.core.workflow import TransitionNotAllowed
+from pharmacrm.customers.choices import ConsentChannel
 from pharmacrm.customers.models import Contact, Institution, Licence
 from pharmacrm.engagement import cadence, calendar, care, services
 from pharmacrm.engagement.choices import OPEN_VISIT_STATUSES, TaskStatus, VisitStatus
@@ -32,12 +33,14 @@ from pharmacrm.engagement.forms import (
     CloseForm,
     CommunicationForm,
     FollowUpForm,
+    GreetingForm,
+    GreetingTemplateForm,
     ReasonForm,
     ReportForm,
     ReviewForm,
     VisitPlanForm,
 )
-from pharmacrm.engagement.models import Communication, FollowUp, Visit
+from pharmacrm.engagement.models import Communication, FollowUp, GreetingTemplate, Visit
 from pharmacrm.org.querysets import users_in_scope
 from pharmacrm.org.roles import Role
 from pharmacrm.sales.choices import ProductStatus
@@ -530,3 +533,56 @@ def care_page(request: HttpRequest) -> HttpResponse:
         "occasions": care.calendar_for(request.user, start, end), "start": start, "end": end,
         "previous": start - datetime.timedelta(days=28), "after": end + datetime.timedelta(days=1),
         "sees_birthdays": request.user.has_perm("customers.view_contact_personal_data")})
+
+
+@login_required
+def greet(request: HttpRequest) -> HttpResponse:
+    """Greet one contact (``?contact=``) through an approved template, on a channel they consented to."""
+    _require(request, "engagement.add_greeting")
+    contact = get_visible_or_404(Contact, request.user, pk=request.GET.get("contact") or 0)
+    labels = dict(ConsentChannel.choices)
+    consented = care.greeting_channels([contact.pk], policy.today()).get(contact.pk, [])
+    form = GreetingForm(request.POST or None, templates=GreetingTemplate.objects.visible_to(request.user).approved(),
+                        channels=[(channel, labels[channel]) for channel in consented])
+    if request.method == "POST" and form.is_valid():
+        try:
+            sent = care.send_greetings(actor=request.user, contacts=[contact], **form.cleaned_data)
+        except REFUSALS as error:
+            _service_error(form, error)
+        else:
+            if sent.greeted:
+                messages.success(request, _("Greeting recorded."))
+            for _contact, reason in sent.skipped:
+                messages.warning(request, _("Not sent: %(reason)s.") % {"reason": reason})
+            return redirect(reverse("engagement:care"))
+    return render(request, "engagement/greet.html", {"form": form, "contact": contact, "consented": consented},
+                  status=400 if form.errors else 200)
+
+
+@login_required
+def greeting_templates(request: HttpRequest) -> HttpResponse:
+    """Greeting templates: marketing writes them, compliance approves them (POST ``approve=<id>``)."""
+    _require(request, "engagement.view_greetingtemplate")
+    user = request.user
+    form = GreetingTemplateForm(request.POST or None) if user.has_perm("engagement.add_greetingtemplate") else None
+    if request.method == "POST" and request.POST.get("approve"):
+        template = get_visible_or_404(GreetingTemplate, user, pk=request.POST["approve"])
+        try:
+            care.approve_template(actor=user, template=template)
+        except REFUSALS as error:
+            _refused(request, error)
+        else:
+            messages.success(request, _("Template approved."))
+        return redirect(reverse("engagement:greeting_templates"))
+    if request.method == "POST" and form is not None and form.is_valid():
+        try:
+            care.save_template(actor=user, **form.cleaned_data)
+        except REFUSALS as error:
+            _service_error(form, error)
+        else:
+            messages.success(request, _("Template saved; it is used once compliance approves it."))
+            return redirect(reverse("engagement:greeting_templates"))
+    return render(request, "engagement/greeting_templates.html", {
+        "templates": GreetingTemplate.objects.visible_to(user).select_related("approved_by"), "form": form,
+        "can_approve": user.has_perm("engagement.approve_greetingtemplate")},
+        status=400 if form is not None and form.errors else 200)

@@ -99,10 +99,13 @@ GRADING_UPKEEP = GRADING_READ | {"grading.add_ruleversion", "grading.change_rule
 #: visits, call reports, contact logs and follow-ups (seed 000 三): field roles keep their own, managers review
 #: their team's reports; compliance reads them all (flagged words), leadership and marketing read them
 ENGAGEMENT_READ = {"engagement.view_visit", "engagement.view_visitamendment", "engagement.view_communication",
-                   "engagement.view_followup"}
+                   "engagement.view_followup", "engagement.view_greeting", "engagement.view_greetingtemplate"}
 ENGAGEMENT_FIELD_WORK = ENGAGEMENT_READ | {"engagement.add_visit", "engagement.change_visit",
                                            "engagement.add_communication", "engagement.add_followup",
-                                           "engagement.change_followup"}
+                                           "engagement.change_followup", "engagement.add_greeting"}
+#: marketing writes greeting templates, compliance approves them (a message, never a gift)
+GREETING_WRITING = {"engagement.add_greetingtemplate", "engagement.change_greetingtemplate"}
+GREETING_APPROVING = {"engagement.approve_greetingtemplate"}
 ENGAGEMENT_REVIEWING = ENGAGEMENT_FIELD_WORK | {"engagement.review_visit"}
 #: what a field role does to the customers it owns: keep them current, add contacts, licences and consents;
 #: reveal the personal data of its own contacts (audited) to call them
@@ -129,10 +132,11 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.KEY_ACCOUNT: CUSTOMER_READ | ORDER_READ | PURCHASE_READ | GRADING_READ | ENGAGEMENT_FIELD_WORK | {
         "customers.view_contact_personal_data"},
     Role.MARKETING: CUSTOMER_READ | CATALOGUE_UPKEEP | PURCHASE_READ | SAMPLE_HEAD_OFFICE | GRADING_UPKEEP | ENGAGEMENT_READ
+    | GREETING_WRITING
     | {"customers.export_institution"},
     Role.LEGAL: CUSTOMER_READ | GRADING_READ,
     Role.FINANCE: CUSTOMER_READ | ORDER_FINANCE | PURCHASE_READ | GRADING_READ,
-    Role.COMPLIANCE: CUSTOMER_READ | ORDER_READ | SAMPLE_READ | GRADING_READ | ENGAGEMENT_READ | {
+    Role.COMPLIANCE: CUSTOMER_READ | ORDER_READ | SAMPLE_READ | GRADING_READ | ENGAGEMENT_READ | GREETING_APPROVING | {
         "customers.export_institution", "customers.view_contact_personal_data", "core.view_auditentry",
         "core.export_auditentry", "org.view_user"},
     Role.PHARMACOVIGILANCE: CUSTOMER_READ | GRADING_READ,

@@ -99,3 +99,75 @@ def test_reminders_ahead_go_to_the_contacts_rep(org: dict[str, Any], doctors: di
     assert "农历医生" in told.body and "中秋节" in told.body
     west = Notification.objects.get(recipient=org["rep_west"])  # the festival only
     assert "农历医生" not in west.body
+
+
+# --- greetings -----------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def approved(org: dict[str, Any]) -> Any:
+    from pharmacrm.org.roles import Role
+    from pharmacrm.org.services import create_user
+
+    marketing = create_user(actor=None, username="marketing", full_name="市场部", role=Role.MARKETING,
+                            team=org["teams"]["company"], email="mk@example.com", password="x" * 12)
+    template = care.save_template(actor=marketing, title="中秋问候", text="{name}您好，中秋快乐！", occasion="festival")
+    assert template.approved_at is None
+    return care.approve_template(actor=org["compliance"], template=template)
+
+
+def test_greetings_go_only_where_consent_allows(org: dict[str, Any], doctors: dict[str, Any], approved: Any) -> None:
+    from pharmacrm.customers.models import Consent
+    from pharmacrm.engagement.models import Greeting
+
+    withdrawn = customers.create_contact(actor=org["steward"], institution=org["institution_east"], name="撤回医生")
+    consent = customers.record_consent(actor=org["steward"], contact=withdrawn, channel="wechat", purpose="care",
+                                       granted_on=datetime.date(2026, 1, 1), evidence="同意书")
+    customers.withdraw_consent(actor=org["steward"], consent=Consent.objects.get(pk=consent.pk),
+                               withdrawn_on=datetime.date(2026, 2, 1), note="本人撤回")
+    elsewhere = customers.create_contact(actor=org["steward"], institution=org["institution_west"], name="西区医生")
+    sent = care.send_greetings(actor=org["rep_east"], template=approved, channel="wechat",
+                               contacts=[doctors["solar"], doctors["lunar"], withdrawn, elsewhere])
+    assert [greeting.contact for greeting in sent.greeted] == [doctors["solar"]]
+    assert sent.greeted[0].text == "公历医生您好，中秋快乐！"
+    assert {contact.name for contact, _reason in sent.skipped} == {"农历医生", "撤回医生", "西区医生"}
+    sent = care.send_greetings(actor=org["rep_east"], template=approved, channel="sms", contacts=[doctors["solar"]])
+    assert not sent.greeted  # consent is per channel
+    assert Greeting.objects.count() == 1 and Greeting.objects.visible_to(org["rep_west"]).count() == 0
+
+
+def test_only_approved_templates_and_a_changed_text_needs_approval_again(org: dict[str, Any], doctors: dict[str, Any],
+                                                                       approved: Any) -> None:
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from pharmacrm.org.models import User
+
+    changed = care.save_template(actor=User.objects.get(username="marketing"), template=approved, title="中秋问候",
+                                 text="{name}您好！", occasion="festival")
+    assert changed.approved_at is None
+    with pytest.raises(ValidationError) as refused:
+        care.send_greetings(actor=org["rep_east"], template=changed, channel="wechat", contacts=[doctors["solar"]])
+    assert "template" in refused.value.message_dict
+    with pytest.raises(PermissionDenied):
+        care.approve_template(actor=org["rep_east"], template=changed)
+    with pytest.raises(PermissionDenied):
+        care.save_template(actor=org["rep_east"], title="自写", text="x", occasion="any")
+    with pytest.raises(ValidationError):
+        care.save_template(actor=User.objects.get(username="marketing"), title="", text="", occasion="any")
+
+
+def test_greet_through_the_pages(client: Any, org: dict[str, Any], doctors: dict[str, Any], approved: Any) -> None:
+    from pharmacrm.engagement.models import Greeting
+
+    login(client, org["rep_east"])
+    url = f"{reverse('engagement:greet')}?contact={doctors['solar'].pk}"
+    assert client.post(url, {"template": approved.pk, "channel": "sms"}).status_code == 400  # not a consented channel
+    assert client.post(url, {"template": approved.pk, "channel": "wechat"}).status_code == 302
+    assert Greeting.objects.get().channel == "wechat"
+    assert client.get(f"{reverse('engagement:greet')}?contact={doctors['lunar'].pk}").content.decode().count(
+        "greet-form") == 0  # no consent: no form
+    login(client, org["rep_west"])
+    assert client.get(url).status_code == 404
+    login(client, org["compliance"])
+    page = client.get(reverse("engagement:greeting_templates")).content.decode()
+    assert "中秋问候" in page

@@ -1,5 +1,6 @@
 """Demo engagement: rep_east's visits — one planned for tomorrow with a checklist, one checked in today with a
-draft report, one submitted (with a follow-up) waiting for the manager, one reviewed — and a few logged contacts."""
+draft report, one submitted (with a follow-up) waiting for the manager, one reviewed — a few logged contacts and
+two approved greeting templates."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from pharmacrm.customers.models import Contact, Institution
-from pharmacrm.engagement import services
+from pharmacrm.engagement import care, services
 from pharmacrm.engagement.models import Visit
 from pharmacrm.org.models import User
 
@@ -63,4 +64,11 @@ class Command(BaseCommand):
             for institution, channel, summary in ((first, "phone", "确认拜访时间"),
                                                   (third, "wechat", "发送了说明书电子版")):
                 services.log_communication(actor=rep, institution=institution, channel=channel, summary=summary)
-        self.stdout.write(self.style.SUCCESS("seed_engagement: 4 visits, 2 contacts logged"))
+            marketing = User.objects.filter(username="marketing").first()
+            compliance = User.objects.filter(username="compliance").first()
+            if marketing is not None and compliance is not None:
+                for title, occasion, text in (("生日问候", "birthday", "{name}您好，祝您生日快乐，身体健康！"),
+                                              ("节日问候", "festival", "{name}您好，佳节愉快，阖家安康！")):
+                    template = care.save_template(actor=marketing, title=title, text=text, occasion=occasion)
+                    care.approve_template(actor=compliance, template=template)
+        self.stdout.write(self.style.SUCCESS("seed_engagement: 4 visits, 2 contacts logged, 2 greeting templates"))

@@ -83,7 +83,8 @@ def _strategies() -> dict[tuple[str, str], Strategy]:
 def rows_for(institutions: QuerySet, today: datetime.date | None = None) -> list[Row]:
     """The cadence of each of ``institutions`` (at most ``MAX_CUSTOMERS``), in five queries."""
     today = today or policy.today()
-    customers = {institution.pk: institution for institution in institutions.order_by("pk")[:MAX_CUSTOMERS]}
+    customers = {institution.pk: institution for institution in institutions.order_by("pk").only(
+        "pk", "name", "kind", "owner_id", "academic_owner_id")[:MAX_CUSTOMERS]}
     ids = list(customers)
     strategies = _strategies()
     classes = {row[0]: row[1:] for row in Classification.objects.filter(institution_id__in=ids).values_list(

@@ -14,6 +14,8 @@ only 29 days that year falls on its 29th; a birthday in a leap month is kept in 
 from __future__ import annotations
 
 import datetime
+import functools
+import operator
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -42,6 +44,10 @@ LUNAR_FESTIVALS = (("spring_festival", 1, 1, gettext_lazy("Spring Festival")),
                    ("mid_autumn", 8, 15, gettext_lazy("Mid-Autumn Festival")))
 
 
+#: windows up to this long are narrowed in the database, one condition per day
+MAX_WINDOW_DAYS = 62
+
+
 @dataclass
 class Occasion:
     on: datetime.date
@@ -57,6 +63,7 @@ class Occasion:
         return [str(labels.get(channel, channel)) for channel in self.greet_channels]
 
 
+@functools.lru_cache(maxsize=8192)  # the library computes a lunar year astronomically (~13 ms): once per process
 def lunar_to_solar(year: int, month: int, day: int) -> datetime.date | None:
     """The solar date of lunar ``year``-``month``-``day`` (ordinary month; the 30th of a 29-day month is its 29th);
     None outside the calendar's range."""
@@ -107,7 +114,16 @@ def greeting_channels(contact_ids: Iterable[int], on: datetime.date) -> dict[int
     return channels
 
 
+def _days(start: datetime.date, end: datetime.date) -> list[datetime.date]:
+    return [start + datetime.timedelta(days=n) for n in range((end - start).days + 1)]
+
+
 def birthdays(contacts: QuerySet, start: datetime.date, end: datetime.date) -> list[Occasion]:
+    """The birthdays from ``start`` to ``end``: the database picks the contacts whose solar or lunar month and day
+    fall in the window (one condition per day), so only those are read."""
+    days = _days(start, end)
+    if len(days) <= MAX_WINDOW_DAYS:
+        contacts = contacts.filter(functools.reduce(operator.or_, (birthday_condition(day) for day in days)))
     found = []
     for contact in contacts.filter(birthday__isnull=False).select_related("institution"):
         for on in occurrences(contact.birthday.month, contact.birthday.day, contact.birthday_calendar, start, end):
@@ -123,6 +139,10 @@ def birthdays(contacts: QuerySet, start: datetime.date, end: datetime.date) -> l
 
 
 def anniversaries(institutions: QuerySet, start: datetime.date, end: datetime.date) -> list[Occasion]:
+    days = _days(start, end)
+    if len(days) <= MAX_WINDOW_DAYS:
+        institutions = institutions.filter(functools.reduce(operator.or_, (
+            Q(first_cooperation_date__month=day.month, first_cooperation_date__day=day.day) for day in days)))
     found = []
     for institution in institutions.filter(first_cooperation_date__isnull=False):
         began = institution.first_cooperation_date
@@ -149,33 +169,44 @@ def calendar_for(user: Any, start: datetime.date, end: datetime.date) -> list[Oc
 # --- reminders ---------------------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=8192)
 def _lunar_of(day: datetime.date) -> tuple[int, int, bool]:
     lunar = Solar.fromYmd(day.year, day.month, day.day).getLunar()
     month = lunar.getMonth()
     return abs(month), lunar.getDay(), month < 0
 
 
-def birthdays_on(day: datetime.date) -> QuerySet:
-    """Every contact whose birthday (solar or lunar) falls on ``day``: one query, whatever the number of contacts."""
-    solar = Q(birthday_calendar=BirthdayCalendar.SOLAR, birthday__month=day.month, birthday__day=day.day)
+def birthday_condition(day: datetime.date) -> Q:
+    """Contacts whose birthday, solar or lunar, falls on ``day``."""
+    condition = Q(birthday_calendar=BirthdayCalendar.SOLAR, birthday__month=day.month, birthday__day=day.day)
     if day.month == 2 and day.day == 28 and not _is_leap(day.year):
-        solar |= Q(birthday_calendar=BirthdayCalendar.SOLAR, birthday__month=2, birthday__day=29)
-    condition = solar
+        condition |= Q(birthday_calendar=BirthdayCalendar.SOLAR, birthday__month=2, birthday__day=29)
     month, lunar_day, leap = _lunar_of(day)
     if not leap:
         days = [lunar_day]
-        if lunar_day == 29 and LunarYear.fromYear(_lunar_year(day)).getMonth(month).getDayCount() == 29:
+        if lunar_day == 29 and _lunar_month_days(_lunar_year(day), month) == 29:
             days.append(30)  # the 30th, in a year whose month has 29 days
         condition |= Q(birthday_calendar=BirthdayCalendar.LUNAR, birthday__month=month, birthday__day__in=days)
-    return Contact.objects.filter(birthday__isnull=False).filter(condition)
+    return condition
+
+
+def birthdays_on(day: datetime.date) -> QuerySet:
+    """Every contact whose birthday (solar or lunar) falls on ``day``: one query, whatever the number of contacts."""
+    return Contact.objects.filter(birthday__isnull=False).filter(birthday_condition(day))
 
 
 def _is_leap(year: int) -> bool:
     return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
+@functools.lru_cache(maxsize=8192)
 def _lunar_year(day: datetime.date) -> int:
     return Solar.fromYmd(day.year, day.month, day.day).getLunar().getYear()
+
+
+@functools.lru_cache(maxsize=2048)
+def _lunar_month_days(year: int, month: int) -> int:
+    return LunarYear.fromYear(year).getMonth(month).getDayCount()
 
 
 def send_reminders(on: datetime.date | None = None) -> int:

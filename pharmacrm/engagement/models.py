@@ -59,8 +59,9 @@ class Visit(BaseModel):
     rep = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="visits",
                             verbose_name=_("rep"))
     kind = models.CharField(_("kind"), max_length=16, choices=VisitKind.choices, default=VisitKind.ROUTINE)
-    status = models.CharField(_("status"), max_length=16, choices=VisitStatus.choices, default=VisitStatus.PLANNED,
-                              db_index=True)
+    # no index of its own: a few values over millions of rows, always read with the rep or the customer (SQLite
+    # picked it over the customer index for the cadence's grouped reads, 40 ms instead of 2)
+    status = models.CharField(_("status"), max_length=16, choices=VisitStatus.choices, default=VisitStatus.PLANNED)
     # the plan (seed 000 三.1: 拜访目的、时间、人员、内容)
     planned_for = models.DateTimeField(_("planned for"))
     goal = models.CharField(_("goal"), max_length=300)

@@ -66,7 +66,8 @@ def ensure_activities(per_customer: int = VISIT_ROUNDS + CONTACT_ROUNDS) -> int:
                 SELECT id, owner_id, 'phone', 'outbound', %s, '电话回访', '[]', %s, %s, 1
                 FROM {institution} WHERE owner_id IS NOT NULL""", [when, when, when])
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        for table in (visit, communication):
+            cursor.execute(f"ANALYZE {table}")
     total = Visit._base_manager.count() + Communication._base_manager.count()
     print(f"generated in {time.monotonic() - started:.0f} s ({total} activities)", flush=True)
     return total

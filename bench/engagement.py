@@ -55,9 +55,9 @@ def ensure_activities(per_customer: int = VISIT_ROUNDS + CONTACT_ROUNDS) -> int:
             when = now - datetime.timedelta(days=14 * round_ + 1)
             cursor.execute(f"""INSERT INTO {visit} (institution_id, rep_id, kind, status, planned_for, goal, content,
                     reason, checked_in_at, channel, key_messages, feedback, objections, competitors, agreements,
-                    submitted_at, review_comment, flagged_terms, created_at, updated_at, version)
+                    submitted_at, review_comment, flagged_terms, trigger, created_at, updated_at, version)
                 SELECT id, owner_id, 'routine', 'submitted', %s, '季度回访', '', '', %s, 'face_to_face', '产品要点',
-                       '', '', '', '', %s, '', '[]', %s, %s, 1
+                       '', '', '', '', %s, '', '[]', '', %s, %s, 1
                 FROM {institution} WHERE owner_id IS NOT NULL""", [when, when, when, when, when])
         for round_ in range(CONTACT_ROUNDS):
             when = now - datetime.timedelta(days=10 * round_ + 3)

@@ -44,6 +44,8 @@ class Row:
     last_visit: datetime.date | None
     contacts: int
     today: datetime.date
+    #: the strategies that apply to the customer's classes and say something about contact
+    rules: tuple[Strategy, ...] = ()
 
     @property
     def due_on(self) -> datetime.date | None:
@@ -113,7 +115,7 @@ def rows_for(institutions: QuerySet, today: datetime.date | None = None) -> list
         rows.append(Row(institution=institution, every_days=min(intervals) if intervals else None,
                         contacts_per_month=max(per_month) if per_month else None,
                         last_visit=timezone.localtime(last, policy.CHINA).date() if last else None,
-                        contacts=contacts.get(pk, 0), today=today))
+                        contacts=contacts.get(pk, 0), today=today, rules=tuple(applying)))
     return rows
 
 

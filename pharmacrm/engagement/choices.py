@@ -57,3 +57,22 @@ class Occasion(models.TextChoices):
     FESTIVAL = "festival", _("Festival")
     ANNIVERSARY = "anniversary", _("Anniversary of cooperation")
     ANY = "any", _("Any occasion")
+
+
+class PlanPeriod(models.TextChoices):
+    """The span of a visit plan (seed 000 三.1 年度、季度、月度拜访计划)."""
+
+    YEAR = "year", _("Annual")
+    QUARTER = "quarter", _("Quarterly")
+    MONTH = "month", _("Monthly")
+
+
+class PlanStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Awaiting approval")
+    APPROVED = "approved", _("Approved")
+    RETURNED = "returned", _("Returned for changes")
+
+
+#: a plan is edited by its rep in these states
+EDITABLE_PLAN_STATUSES = (PlanStatus.DRAFT, PlanStatus.RETURNED)

@@ -29,10 +29,13 @@ from pharmacrm.core.querysets import ScopedQuerySet
 from pharmacrm.core.workflow import StateMachine, Transition
 from pharmacrm.customers.models import Contact, Institution
 from pharmacrm.engagement.choices import (
+    EDITABLE_PLAN_STATUSES,
     OPEN_VISIT_STATUSES,
     Channel,
     Direction,
     Occasion,
+    PlanPeriod,
+    PlanStatus,
     TaskStatus,
     VisitKind,
     VisitStatus,
@@ -334,3 +337,89 @@ class Greeting(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.contact} · {self.sent_at:%Y-%m-%d}"
+
+
+class VisitPlanQuerySet(HolderScopedQuerySet):
+    holder_fields = ("rep",)
+
+
+class VisitPlan(BaseModel):
+    """A rep's annual, quarterly or monthly visit plan (seed 000 三.1): drafted from the cadence rules of each
+    customer's classes, edited by the rep, approved by the manager. Approving a monthly plan puts its visits on the
+    rep's calendar."""
+
+    rep = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="visit_plans",
+                            verbose_name=_("rep"))
+    period = models.CharField(_("period"), max_length=16, choices=PlanPeriod.choices)
+    starts_on = models.DateField(_("from"))
+    ends_on = models.DateField(_("to"))
+    status = models.CharField(_("status"), max_length=16, choices=PlanStatus.choices, default=PlanStatus.DRAFT)
+    note = models.TextField(_("rep's note"), max_length=MAX_NOTE, blank=True)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True, editable=False)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+", verbose_name=_("decided by"), editable=False)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True, editable=False)
+    decision_comment = models.TextField(_("manager's comment"), max_length=MAX_NOTE, blank=True, editable=False)
+
+    objects = VisitPlanQuerySet.as_manager()
+
+    workflow = StateMachine("status", [
+        Transition(EDITABLE_PLAN_STATUSES, PlanStatus.SUBMITTED),
+        Transition(PlanStatus.SUBMITTED, PlanStatus.APPROVED, permission="engagement.approve_visitplan"),
+        Transition(PlanStatus.SUBMITTED, PlanStatus.RETURNED, permission="engagement.approve_visitplan",
+                   reason_required=True),
+    ])
+
+    class Meta:
+        verbose_name = _("visit plan")
+        verbose_name_plural = _("visit plans")
+        ordering = ["-starts_on", "period", "-id"]
+        permissions = [("approve_visitplan", _("Can approve visit plans"))]
+        constraints = [models.UniqueConstraint(fields=["rep", "period", "starts_on"], name="visit_plan_one_per_period"),
+                       models.CheckConstraint(condition=models.Q(ends_on__gte=models.F("starts_on")),
+                                              name="visit_plan_ends_after_start")]
+
+    def __str__(self) -> str:
+        return f"{self.get_period_display()} {self.starts_on:%Y-%m-%d}–{self.ends_on:%Y-%m-%d} · {self.rep}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("engagement:plan_detail", args=[self.pk])
+
+    @property
+    def editable(self) -> bool:
+        return self.status in EDITABLE_PLAN_STATUSES
+
+
+class VisitPlanLineQuerySet(HolderScopedQuerySet):
+    holder_fields = ("plan__rep",)
+
+
+class VisitPlanLine(BaseModel):
+    """One customer of a plan: the visits and contacts its classes call for in the period, and the visits the rep
+    plans (fewer than the rule needs a reason)."""
+
+    plan = models.ForeignKey(VisitPlan, on_delete=models.CASCADE, related_name="lines", verbose_name=_("plan"))
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="+",
+                                    verbose_name=_("customer"))
+    rule = models.CharField(_("what the rules call for"), max_length=300, blank=True, editable=False)
+    rule_visits = models.PositiveIntegerField(_("visits the rules call for"), null=True, blank=True, editable=False)
+    rule_contacts = models.PositiveIntegerField(_("contacts the rules call for"), null=True, blank=True,
+                                                editable=False)
+    visits = models.PositiveIntegerField(_("planned visits"), default=0)
+    note = models.CharField(_("note"), max_length=300, blank=True,
+                            help_text=_("Why fewer visits than the rules call for, or what the visits are for."))
+
+    objects = VisitPlanLineQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("visit plan line")
+        verbose_name_plural = _("visit plan lines")
+        ordering = ["plan_id", "id"]
+        constraints = [models.UniqueConstraint(fields=["plan", "institution"], name="visit_plan_line_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.plan} · {self.institution}"
+
+    @property
+    def below_rule(self) -> bool:
+        return self.rule_visits is not None and self.visits < self.rule_visits

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from pharmacrm.engagement import views
+from pharmacrm.engagement import plan_views, views
 
 app_name = "engagement"
 
@@ -12,6 +12,9 @@ urlpatterns = [
     path("care/greet/", views.greet, name="greet"),
     path("care/templates/", views.greeting_templates, name="greeting_templates"),
     path("calendar/feed/<str:token>.ics", views.calendar_feed, name="calendar_feed"),
+    path("plans/", plan_views.PlanListView.as_view(), name="plan_list"),
+    path("plans/new/", plan_views.plan_create, name="plan_create"),
+    path("plans/<int:pk>/", plan_views.plan_detail, name="plan_detail"),
     path("visits/", views.VisitListView.as_view(), name="visit_list"),
     path("visits/new/", views.visit_create, name="visit_create"),
     path("visits/<int:pk>/", views.VisitDetailView.as_view(), name="visit_detail"),

@@ -99,14 +99,17 @@ GRADING_UPKEEP = GRADING_READ | {"grading.add_ruleversion", "grading.change_rule
 #: visits, call reports, contact logs and follow-ups (seed 000 三): field roles keep their own, managers review
 #: their team's reports; compliance reads them all (flagged words), leadership and marketing read them
 ENGAGEMENT_READ = {"engagement.view_visit", "engagement.view_visitamendment", "engagement.view_communication",
-                   "engagement.view_followup", "engagement.view_greeting", "engagement.view_greetingtemplate"}
+                   "engagement.view_followup", "engagement.view_greeting", "engagement.view_greetingtemplate",
+                   "engagement.view_visitplan", "engagement.view_visitplanline"}
 ENGAGEMENT_FIELD_WORK = ENGAGEMENT_READ | {"engagement.add_visit", "engagement.change_visit",
                                            "engagement.add_communication", "engagement.add_followup",
-                                           "engagement.change_followup", "engagement.add_greeting"}
+                                           "engagement.change_followup", "engagement.add_greeting",
+                                           "engagement.add_visitplan", "engagement.change_visitplan"}
 #: marketing writes greeting templates, compliance approves them (a message, never a gift)
 GREETING_WRITING = {"engagement.add_greetingtemplate", "engagement.change_greetingtemplate"}
 GREETING_APPROVING = {"engagement.approve_greetingtemplate"}
-ENGAGEMENT_REVIEWING = ENGAGEMENT_FIELD_WORK | {"engagement.review_visit"}
+#: managers review their team's reports and approve their visit plans
+ENGAGEMENT_REVIEWING = ENGAGEMENT_FIELD_WORK | {"engagement.review_visit", "engagement.approve_visitplan"}
 #: what a field role does to the customers it owns: keep them current, add contacts, licences and consents;
 #: reveal the personal data of its own contacts (audited) to call them
 CUSTOMER_FIELD_WORK = CUSTOMER_READ | {"customers.add_institution", "customers.change_institution",

@@ -1,4 +1,5 @@
-"""Engagement API: ``/api/v1/visits/`` (``check-in/``, ``check-out/``, ``report/``, ``submit/``, ``review/``,
+"""Engagement API: ``/api/v1/visit-plans/`` (``lines/``, ``add-line/``, ``submit/``, ``approve/``, ``return/``),
+``/api/v1/visits/`` (``check-in/``, ``check-out/``, ``report/``, ``submit/``, ``review/``,
 ``amend/``, ``cancel/``), ``/api/v1/communications/``, ``/api/v1/tasks/`` (``close/``, ``cancel/``) — the same
 services and scope as the pages."""
 
@@ -16,9 +17,17 @@ from rest_framework.routers import DefaultRouter
 
 from pharmacrm.core.api.base import ScopedModelViewSet, expected_version, require_visible, with_etag
 from pharmacrm.customers.models import Contact, Institution
-from pharmacrm.engagement import services
-from pharmacrm.engagement.choices import VISIT_CHANNELS, Channel, Direction, VisitKind
-from pharmacrm.engagement.models import MAX_NOTE, Communication, FollowUp, Visit, VisitAmendment
+from pharmacrm.engagement import plans, services
+from pharmacrm.engagement.choices import VISIT_CHANNELS, Channel, Direction, PlanPeriod, VisitKind
+from pharmacrm.engagement.models import (
+    MAX_NOTE,
+    Communication,
+    FollowUp,
+    Visit,
+    VisitAmendment,
+    VisitPlan,
+    VisitPlanLine,
+)
 from pharmacrm.sales.models import Product
 
 
@@ -269,7 +278,116 @@ class FollowUpViewSet(ScopedModelViewSet):
         return Response(FollowUpSerializer(task).data)
 
 
+# --- visit plans ---------------------------------------------------------------------------------------------
+
+
+class PlanLineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = VisitPlanLine
+        fields = ["id", "institution", "rule", "rule_visits", "rule_contacts", "visits", "note", "below_rule"]
+        read_only_fields = fields
+
+
+class PlanSerializer(serializers.ModelSerializer):
+    lines = PlanLineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = VisitPlan
+        fields = ["id", "rep", "period", "starts_on", "ends_on", "status", "note", "submitted_at", "decided_by",
+                  "decided_at", "decision_comment", "lines", "version", "created_at"]
+        read_only_fields = fields
+
+
+class PlanDraftSerializer(serializers.Serializer):
+    period = serializers.ChoiceField(choices=PlanPeriod.choices)
+    day = serializers.DateField(help_text="Any day of the period to plan.")
+    note = _note(required=False, default="")
+
+
+class PlanLineInputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(min_value=1)
+    visits = serializers.IntegerField(min_value=0, max_value=plans.MAX_LINE_VISITS)
+    note = serializers.CharField(max_length=300, allow_blank=True, required=False, default="")
+
+
+class PlanLinesSerializer(serializers.Serializer):
+    lines = PlanLineInputSerializer(many=True, max_length=20_000)
+    note = _note(required=False, allow_null=True, default=None)
+
+
+class PlanAddLineSerializer(serializers.Serializer):
+    institution = serializers.PrimaryKeyRelatedField(queryset=Institution.objects.all())
+    visits = serializers.IntegerField(min_value=0, max_value=plans.MAX_LINE_VISITS, required=False, default=1)
+    note = serializers.CharField(max_length=300, allow_blank=True, required=False, default="")
+
+
+class PlanDecisionSerializer(serializers.Serializer):
+    comment = _note(required=False, default="")
+
+
+class PlanViewSet(ScopedModelViewSet):
+    """A rep's annual, quarterly or monthly visit plan: drafted from the cadence rules, edited, submitted, and
+    approved (a monthly plan's visits then go on the rep's calendar) or returned by the manager."""
+
+    model = VisitPlan
+    queryset = VisitPlan.objects.none()
+    serializer_class = PlanSerializer
+
+    def get_queryset(self) -> Any:
+        rows = super().get_queryset().prefetch_related("lines")
+        wanted = self.request.query_params.get("status")
+        return rows.filter(status=wanted) if wanted else rows
+
+    def _response(self, plan: VisitPlan, http_status: int = status.HTTP_200_OK) -> Response:
+        plan = self.get_queryset().get(pk=plan.pk)
+        return with_etag(PlanSerializer(plan).data, plan.version, http_status)
+
+    @extend_schema(request=PlanDraftSerializer, responses=PlanSerializer)
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = _validated(PlanDraftSerializer, request)
+        return self._response(plans.draft_plan(actor=request.user, **data), status.HTTP_201_CREATED)
+
+    @extend_schema(request=PlanLinesSerializer, responses=PlanSerializer)
+    @action(detail=True, methods=["post"])
+    def lines(self, request: Request, pk: str | None = None) -> Response:
+        """Set planned visits and notes of lines (all or none); send ``If-Match`` with the version you last saw."""
+        data = _validated(PlanLinesSerializer, request)
+        plan = plans.save_lines(actor=request.user, plan=self.get_object(), note=data["note"],
+                                lines={item["id"]: (item["visits"], item["note"]) for item in data["lines"]},
+                                expected_version=expected_version(request))
+        return self._response(plan)
+
+    @extend_schema(request=PlanAddLineSerializer, responses=PlanSerializer)
+    @action(detail=True, methods=["post"], url_path="add-line")
+    def add_line(self, request: Request, pk: str | None = None) -> Response:
+        data = _validated(PlanAddLineSerializer, request)
+        require_visible(Institution, request.user, data["institution"], "institution")
+        plan = self.get_object()
+        plans.add_line(actor=request.user, plan=plan, **data)
+        return self._response(plan)
+
+    @extend_schema(request=None, responses=PlanSerializer)
+    @action(detail=True, methods=["post"])
+    def submit(self, request: Request, pk: str | None = None) -> Response:
+        return self._response(plans.submit_plan(actor=request.user, plan=self.get_object(),
+                                                expected_version=expected_version(request)))
+
+    @extend_schema(request=PlanDecisionSerializer, responses=PlanSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, pk: str | None = None) -> Response:
+        data = _validated(PlanDecisionSerializer, request)
+        plan, _scheduled = plans.approve_plan(actor=request.user, plan=self.get_object(), **data)
+        return self._response(plan)
+
+    @extend_schema(request=EngagementReasonSerializer, responses=PlanSerializer)
+    @action(detail=True, methods=["post"], url_path="return")
+    def send_back(self, request: Request, pk: str | None = None) -> Response:
+        data = _validated(EngagementReasonSerializer, request)
+        return self._response(plans.return_plan(actor=request.user, plan=self.get_object(), **data))
+
+
 def register(router: DefaultRouter) -> None:
+    router.register("visit-plans", PlanViewSet, basename="visitplan")
     router.register("visits", VisitViewSet, basename="visit")
     router.register("communications", CommunicationViewSet, basename="communication")
     router.register("tasks", FollowUpViewSet, basename="followup")

@@ -9,7 +9,9 @@ their academic rep, the size of book the issue names.
   module's events merged: master data, orders, samples, visits, contacts, follow-ups), against this module's
   two timeline queries in raw SQL;
 * Today: ``GET /engagement/`` for ``rep_bench`` (visits, follow-ups, the cadence of 500 customers, licences)
-  against the cadence's grouped queries in raw SQL.
+  against the cadence's grouped queries in raw SQL;
+* nightly cadence: ``cadence.compute_all`` rewriting every customer's cadence row (committed), against the two
+  grouped reads of every visit and this month's contacts it cannot do without, in raw SQL.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from django.utils import timezone
 from bench.scenarios import _p95, _q
 from pharmacrm.customers import timeline
 from pharmacrm.customers.models import Institution
+from pharmacrm.engagement import cadence
 from pharmacrm.engagement.models import Communication, Visit
 from pharmacrm.org.models import Team, User
 from pharmacrm.org.roles import Role
@@ -168,4 +171,23 @@ def run(repeat: int = 20) -> Iterator[dict[str, Any]]:
     app, raw = _timed(today_page, repeat), _timed(raw_cadence, repeat)
     yield {"name": f"Today page ({len(book)} customers)", "rows": len(book),
            "orm_median_ms": statistics.median(app), "orm_p95_ms": _p95(app), "raw_median_ms": statistics.median(raw),
+           "ratio": statistics.median(app) / statistics.median(raw)}
+
+    # the nightly cadence of every customer: a few runs, each committed
+    runs = max(3, min(repeat // 5, 5))
+    months = timezone.now() - datetime.timedelta(days=31)
+
+    def raw_reads() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*) FROM (SELECT institution_id, MAX(checked_in_at), COUNT(*) FROM {visit} "
+                           "WHERE status IN ('in_progress', 'submitted', 'reviewed') GROUP BY institution_id) v")
+            cursor.fetchall()
+            cursor.execute(f"SELECT COUNT(*) FROM (SELECT institution_id, COUNT(*) FROM {communication} "
+                           "WHERE occurred_at >= %s GROUP BY institution_id) m", [months])
+            cursor.fetchall()
+
+    written = cadence.compute_all()
+    app, raw = _timed(cadence.compute_all, runs), _timed(raw_reads, runs)
+    yield {"name": "nightly cadence, every customer", "rows": written,
+           "orm_median_ms": statistics.median(app), "orm_p95_ms": max(app), "raw_median_ms": statistics.median(raw),
            "ratio": statistics.median(app) / statistics.median(raw)}

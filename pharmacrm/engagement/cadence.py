@@ -146,3 +146,116 @@ def summarize(rows: Iterable[Row]) -> Summary:
     return Summary(customers=len(rows), with_rule=sum(1 for row in rows if row.every_days or row.contacts_per_month),
                    overdue=sum(1 for row in rows if row.overdue), short=sum(1 for row in rows if row.short_by),
                    contacts=done, required=required)
+
+
+# --- every customer, nightly -----------------------------------------------------------------------------------
+
+#: larger than any interval: stands for "no rule" inside LEAST/MIN, then turned back into NULL
+_NO_RULE = 1_000_000
+_LEAST = {"sqlite": "MIN", "postgresql": "LEAST"}
+_GREATEST = {"sqlite": "MAX", "postgresql": "GREATEST"}
+#: last visit before the start of day D less N days: overdue (the same test as ``Row.overdue``)
+_OVERDUE = {"sqlite": "julianday(v.last_at) < julianday(%(today_start)s) - e.every_days",
+            "postgresql": "v.last_at < %(today_start)s - e.every_days * INTERVAL '1 day'"}
+
+_COLUMNS = ("grade", "depth", "size", "tenure")
+
+
+def _rule_case(column: str, dimension: str, field: str, strategies: list[Strategy],
+               params: dict[str, Any]) -> str:
+    """CASE <column> WHEN <class> THEN <value> … END for the strategies of one dimension that set ``field``."""
+    whens = []
+    for strategy in strategies:
+        value = getattr(strategy, field)
+        if strategy.dimension == dimension and value:
+            key = f"k{len(params)}"
+            params[key] = strategy.klass
+            whens.append(f"WHEN %({key})s THEN {int(value)}")
+    return f"CASE {column} {' '.join(whens)} END" if whens else "NULL"
+
+
+def compute_all(today: datetime.date | None = None) -> int:
+    """Rewrite every live customer's ``CadenceStatus`` in one set-based statement (no per-customer loop): the
+    strictest rule of its classes, its last visit, this month's contacts, overdue and short. Returns the rows."""
+    from django.db import connection, transaction
+
+    from pharmacrm.core.derived import replace_rows
+    from pharmacrm.engagement.models import CadenceStatus
+
+    today = today or policy.today()
+    vendor = connection.vendor
+    adapt = connection.ops.adapt_datetimefield_value
+    today_start = datetime.datetime.combine(today, datetime.time(), tzinfo=policy.CHINA)
+    params: dict[str, Any] = {"as_of": today, "today_start": adapt(today_start),
+                              "month_start": adapt(_month_start(today))}
+    strategies = list(_strategies().values())
+    sources = [*((f"c.{column}", column) for column in _COLUMNS), ("i.kind", StrategyDimension.CUSTOMER_TYPE)]
+    every = ", ".join(f"COALESCE({_rule_case(column, dimension, 'visit_every_days', strategies, params)}, {_NO_RULE})"
+                      for column, dimension in sources)
+    per_month = ", ".join(f"COALESCE({_rule_case(column, dimension, 'contacts_per_month', strategies, params)}, 0)"
+                          for column, dimension in sources)
+    statuses = ", ".join(f"'{status}'" for status in DONE_STATUSES)
+    customers, customer_params = Institution.objects.live().values("id").query.sql_with_params()
+    params.update({f"c{n}": value for n, value in enumerate(customer_params)})
+    customers = customers % tuple(f"%(c{n})s" for n in range(len(customer_params)))
+    happened = ("COALESCE(checked_in_at, CASE WHEN submitted_at < planned_for THEN submitted_at "
+                "ELSE planned_for END)")
+    select = f"""
+        SELECT e.id, %(as_of)s, e.owner_id, e.province_code, e.every_days, e.contacts_per_month, v.last_at,
+               COALESCE(v.month_visits, 0) + COALESCE(m.n, 0),
+               CASE WHEN e.every_days IS NULL THEN FALSE WHEN v.last_at IS NULL THEN TRUE
+                    ELSE ({_OVERDUE[vendor]}) END,
+               CASE WHEN e.contacts_per_month > COALESCE(v.month_visits, 0) + COALESCE(m.n, 0)
+                    THEN e.contacts_per_month - COALESCE(v.month_visits, 0) - COALESCE(m.n, 0) ELSE 0 END
+        FROM (SELECT i.id, i.owner_id, i.province_code,
+                     NULLIF({_LEAST[vendor]}({every}), {_NO_RULE}) AS every_days,
+                     NULLIF({_GREATEST[vendor]}({per_month}), 0) AS contacts_per_month
+              FROM customers_institution i LEFT JOIN grading_classification c ON c.institution_id = i.id
+              WHERE i.id IN ({customers})) e
+        LEFT JOIN (SELECT institution_id, MAX({happened}) AS last_at,
+                          SUM(CASE WHEN {happened} >= %(month_start)s THEN 1 ELSE 0 END) AS month_visits
+                   FROM engagement_visit WHERE status IN ({statuses}) GROUP BY institution_id) v
+               ON v.institution_id = e.id
+        LEFT JOIN (SELECT institution_id, COUNT(*) AS n FROM engagement_communication
+                   WHERE occurred_at >= %(month_start)s GROUP BY institution_id) m ON m.institution_id = e.id"""  # noqa: S608 - names and numbers from this module, values as parameters
+    columns = ("institution_id", "as_of", "owner_id", "province_code", "every_days", "contacts_per_month",
+               "last_visit_at", "contacts", "overdue", "short_by")
+    with transaction.atomic(), connection.cursor() as cursor:
+        return replace_rows(cursor, CadenceStatus._meta.db_table, f"({', '.join(columns)}) {select}", params)
+
+
+@dataclass
+class Overview:
+    """Every customer in the user's scope as of the last nightly computation: totals, by province, by rep."""
+
+    as_of: datetime.date | None
+    total: dict[str, int]
+    provinces: list[dict[str, Any]]
+    reps: list[dict[str, Any]]
+
+
+def overview(user: Any, top: int = 30) -> Overview:
+    """Read the nightly table (``compute_all``) for a head office or regional view; grouped in the database."""
+    from django.db.models import Sum
+
+    from pharmacrm.engagement.models import CadenceStatus
+    from pharmacrm.org.models import Division, User
+
+    rows = CadenceStatus.objects.visible_to(user).order_by()
+    counts = {"customers": Count("pk"), "overdue": Count("pk", filter=Q(overdue=True)),
+              "short": Count("pk", filter=Q(short_by__gt=0)),
+              "with_rule": Count("pk", filter=Q(every_days__isnull=False) | Q(contacts_per_month__isnull=False)),
+              "required": Coalesce(Sum("contacts_per_month"), 0)}
+    total = rows.aggregate(**counts)
+    as_of = rows.aggregate(as_of=Max("as_of"))["as_of"] if total["customers"] else None
+    provinces = list(rows.values("province_code").annotate(**counts).order_by("-overdue", "province_code"))
+    names = dict(Division.objects.filter(pk__in=[row["province_code"] for row in provinces])
+                 .values_list("pk", "name"))
+    for row in provinces:
+        row["name"] = names.get(row["province_code"], row["province_code"])
+    reps = list(rows.filter(owner__isnull=False).values("owner_id").annotate(**counts)
+                .order_by("-overdue", "owner_id")[:top])
+    people = User.objects.in_bulk([row["owner_id"] for row in reps])
+    for row in reps:
+        row["rep"] = people.get(row["owner_id"])
+    return Overview(as_of=as_of, total=total, provinces=provinces, reps=reps)

@@ -423,3 +423,50 @@ class VisitPlanLine(BaseModel):
     @property
     def below_rule(self) -> bool:
         return self.rule_visits is not None and self.visits < self.rule_visits
+
+
+class CadenceStatusQuerySet(ScopedQuerySet):
+    """Visible with the customer, to roles that read visits."""
+
+    scoped = True
+
+    def visible_to(self, user: Any) -> Self:
+        from pharmacrm.customers.models import visible_institution_ids
+
+        if not getattr(user, "is_authenticated", False) or not user.has_perm("engagement.view_visit"):
+            return self.none()
+        ids = visible_institution_ids(user)
+        return self if ids is None else self.filter(institution_id__in=ids)
+
+
+class CadenceStatus(models.Model):
+    """Each live customer's contact cadence as of the last nightly computation (``cadence.compute_all``): the
+    strictest rule of its classes, its last visit, this month's contacts, overdue and short — for head office and
+    regional views over every customer. Reps' and teams' pages compute theirs live (``cadence.rows_for``).
+
+    Derived data rewritten whole every night, like the grading classes: no key constraints (see
+    ``grading.Classification``); a customer deleted since is left out of the next run."""
+
+    institution = models.OneToOneField(Institution, on_delete=models.CASCADE, primary_key=True, related_name="+",
+                                       db_constraint=False, verbose_name=_("customer"))
+    as_of = models.DateField(_("as of"))
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.DO_NOTHING, related_name="+",
+                              db_constraint=False, verbose_name=_("owner"))
+    province_code = models.CharField(_("province"), max_length=6)
+    every_days = models.PositiveIntegerField(_("visit every (days)"), null=True)
+    contacts_per_month = models.PositiveSmallIntegerField(_("contacts a month, at least"), null=True)
+    last_visit_at = models.DateTimeField(_("last visit"), null=True)
+    contacts = models.PositiveIntegerField(_("contacts this month"))
+    overdue = models.BooleanField(_("overdue"))
+    short_by = models.PositiveIntegerField(_("contacts short"))
+
+    objects = CadenceStatusQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("cadence status")
+        verbose_name_plural = _("cadence statuses")
+        indexes = [models.Index(fields=["owner"], name="cadence_owner_idx"),
+                   models.Index(fields=["province_code"], name="cadence_province_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.institution_id} · {self.as_of}"

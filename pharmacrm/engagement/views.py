@@ -42,7 +42,8 @@ from pharmacrm.engagement.forms import (
 )
 from pharmacrm.engagement.models import Communication, FollowUp, GreetingTemplate, Visit
 from pharmacrm.org.querysets import users_in_scope
-from pharmacrm.org.roles import Role
+from pharmacrm.org.roles import Role, ScopeLevel
+from pharmacrm.org.scope import scope_of
 from pharmacrm.sales.choices import ProductStatus
 from pharmacrm.sales.models import Product
 
@@ -452,12 +453,15 @@ def cadence_page(request: HttpRequest) -> HttpResponse:
             mine = [row for row in rows if rep.pk in (row.institution.owner_id, row.institution.academic_owner_id)]
             per_rep.append((rep, cadence.summarize(mine)))
     below: list[cadence.Row] = []
+    # head office and regional managers: every customer of their scope, from the nightly table
+    wide = scope_of(request.user).level in (ScopeLevel.REGION, ScopeLevel.ALL)
+    overview = cadence.overview(request.user) if wide else None
     if chosen is not None:
         below = sorted((row for row in cadence.rows_for(cadence.book_of(chosen), day) if row.below),
                        key=lambda row: (-row.days_overdue, -row.short_by))
     return render(request, "engagement/cadence.html", {
         "reps": reps, "chosen": chosen, "per_rep": per_rep, "below": below[:200], "below_count": len(below),
-        "day": day})
+        "day": day, "overview": overview})
 
 
 # --- calendar ------------------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from pharmacrm.core.derived import replace_rows
 from pharmacrm.core.notifications import notify
 from pharmacrm.core.querysets import allow_bulk_writes
 from pharmacrm.grading import rules
@@ -276,52 +277,6 @@ def _rank_candidates(cursor: Any, params: dict[str, Any]) -> None:
     cursor.execute("DROP TABLE grading_ranks")
 
 
-def _replace_in_place(cursor: Any, insert: str, params: dict[str, Any]) -> int:
-    """SQLite: the old classes go in one truncation, the new ones (in key order: stage 2 sorted them) are
-    appended to the table."""
-    cursor.execute("DELETE FROM grading_classification")
-    cursor.execute(f"INSERT INTO grading_classification {insert}", params)
-    return cursor.rowcount
-
-
-#: what rebuilds the class table's keys and indexes on the new table, as they stand on the old one
-_TABLE_KEYS_SQL = """
-    SELECT 'ALTER TABLE grading_classification ADD CONSTRAINT ' || quote_ident(conname) || ' '
-           || pg_get_constraintdef(oid)
-    FROM pg_constraint WHERE conrelid = 'grading_classification'::regclass AND contype IN ('p', 'u', 'x')
-    UNION ALL
-    SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i
-    WHERE i.indrelid = 'grading_classification'::regclass
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)"""
-
-
-def _replace_by_swap(cursor: Any, insert: str, params: dict[str, Any]) -> int:
-    """PostgreSQL: the new classes fill a fresh table without indexes, which then takes the old one's place
-    and gets its keys and indexes, built in one pass each under their own names.
-
-    Deleting 1.8M rows and inserting 1.8M others into the same table took twice as long as this (each new
-    key checked against the dead ones in the primary key, the table and its indexes growing until vacuumed).
-    Readers go on reading the old classes until the swap, which is the end of the run's transaction. A
-    grant or trigger someone added to the table by hand would not carry over: the project sets none.
-    """
-    cursor.execute("CREATE TABLE grading_classification_next "
-                   "(LIKE grading_classification INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE)")
-    cursor.execute(f"INSERT INTO grading_classification_next {insert}", params)
-    customers = cursor.rowcount
-    cursor.execute(_TABLE_KEYS_SQL)
-    keys = [statement for (statement,) in cursor.fetchall()]
-    cursor.execute("DROP TABLE grading_classification")
-    cursor.execute("ALTER TABLE grading_classification_next RENAME TO grading_classification")
-    for statement in keys:
-        cursor.execute(statement)
-    cursor.execute("ANALYZE grading_classification")
-    return customers
-
-
-#: how each database replaces the classes
-REPLACE = {"sqlite": _replace_in_place, "postgresql": _replace_by_swap}
-
-
 def run(*, run: GradingRun) -> GradingRun:
     """Recompute every customer's classes as of ``run.as_of`` (the run is saved and marked done or failed)."""
     versions = in_force(run.as_of)
@@ -343,8 +298,8 @@ def run(*, run: GradingRun) -> GradingRun:
                 changes = cursor.rowcount
                 select = (f"SELECT {', '.join(f'r.{column}' for column in RESULT_COLUMNS)}, %(run)s, %(as_of)s "  # noqa: S608
                           "FROM grading_result r JOIN customers_institution i ON i.id = r.institution_id")
-                customers = REPLACE[connection.vendor](cursor, f"({columns}, run_id, as_of) {select}",
-                                                       {**params, "run": run.pk})
+                customers = replace_rows(cursor, "grading_classification", f"({columns}, run_id, as_of) {select}",
+                                         {**params, "run": run.pk})
                 _notify_owners(run)
                 with allow_bulk_writes():
                     GradingRun.objects.filter(pk=run.pk).update(

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from conftest import login
+from pharmacrm.core import policy
 from pharmacrm.core.policy import today
 from pharmacrm.customers import services as customers
 from pharmacrm.engagement import cadence, services
@@ -110,3 +111,65 @@ def test_the_cadence_page_summarizes_the_team_and_lists_a_reps_customers(client:
     assert "落后的客户" not in page  # not in scope: nobody chosen
     login(client, org["rep_west"])
     assert "落后的客户" not in client.get(f"{reverse('engagement:cadence')}?rep={org['rep_east'].pk}").content.decode()
+
+
+def test_the_nightly_table_says_what_the_live_cadence_says_for_every_customer(org: dict[str, Any]) -> None:
+    from pharmacrm.customers.models import Institution
+    from pharmacrm.engagement.models import CadenceStatus
+
+    weekly, fresh, core, never = (customer(org, name) for name in ("每周客户", "刚拜访客户", "核心客户", "从未拜访"))
+    classify(weekly, grade="premium")
+    classify(fresh, grade="premium", size="large")
+    classify(core, grade="potential", depth="core", size="small")
+    classify(never, grade="general")
+    visited(org, weekly, days_ago=8)
+    visited(org, fresh, days_ago=0)
+    visited(org, core, days_ago=1)
+    services.log_communication(actor=org["rep_east"], institution=fresh, channel="phone", summary="电话")
+    services.log_communication(actor=org["rep_east"], institution=core, channel="wechat", summary="微信")
+    # an old communication does not count this month; a planned visit is not contact
+    services.log_communication(actor=org["rep_east"], institution=weekly, channel="phone", summary="上月电话",
+                               occurred_at=timezone.now() - datetime.timedelta(days=40))
+    services.plan_visit(actor=org["rep_east"], institution=never, planned_for=timezone.now(), goal="计划")
+    assert cadence.compute_all() == Institution.objects.live().count()
+    stored = {status.institution_id: status for status in CadenceStatus.objects.all()}
+    live = cadence.rows_for(Institution.objects.live())
+    assert len(live) == len(stored) >= 6
+    for row in live:
+        status = stored[row.institution.pk]
+        last = timezone.localtime(status.last_visit_at, policy.CHINA).date() if status.last_visit_at else None
+        assert (status.every_days, status.contacts_per_month, last, status.contacts, status.overdue,
+                status.short_by) == (row.every_days, row.contacts_per_month, row.last_visit, row.contacts,
+                                     row.overdue, row.short_by), row.institution.name
+    assert stored[weekly.pk].overdue and not stored[fresh.pk].overdue and stored[never.pk].overdue
+    assert stored[core.pk].short_by == 1  # 3 a month (core), a visit and a message so far
+    # the next night rewrites the table whole: a customer merged away since drops out
+    assert cadence.compute_all(today() + datetime.timedelta(days=1)) == len(stored)
+    assert set(CadenceStatus.objects.values_list("as_of", flat=True)) == {today() + datetime.timedelta(days=1)}
+
+
+def test_the_nightly_table_is_scoped_with_the_customer(org: dict[str, Any]) -> None:
+    from pharmacrm.engagement.models import CadenceStatus
+
+    cadence.compute_all()
+    visible = {name: set(CadenceStatus.objects.visible_to(org[name]).values_list("institution_id", flat=True))
+               for name in ("rep_east", "rep_west", "leader", "steward")}
+    assert org["institution_east"].pk in visible["rep_east"] and org["institution_west"].pk not in visible["rep_east"]
+    assert org["institution_west"].pk in visible["rep_west"] and org["institution_east"].pk not in visible["rep_west"]
+    assert {org["institution_east"].pk, org["institution_west"].pk} <= visible["leader"]
+    assert visible["steward"] == set()  # no right to read visits
+
+
+def test_head_office_sees_the_nightly_overview_by_province_and_rep(client: Any, org: dict[str, Any]) -> None:
+    behind = customer(org, "落后的客户")
+    classify(behind, grade="premium")
+    login(client, org["leader"])
+    page = client.get(reverse("engagement:cadence")).content.decode()
+    assert 'id="cadence-overview"' in page and 'id="cadence-provinces"' not in page  # nothing computed yet
+    cadence.compute_all()
+    page = client.get(reverse("engagement:cadence")).content.decode()
+    assert 'id="cadence-provinces"' in page and "上海" in page and "rep_east" in page
+    summary = cadence.overview(org["leader"])
+    shanghai = next(row for row in summary.provinces if row["province_code"] == "310000")
+    assert shanghai["overdue"] >= 1 and summary.total["customers"] >= 3
+    assert cadence.overview(org["rep_west"]).total["customers"] == 1  # a rep's overview is their own book

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "pharmacrm.samples",
     "pharmacrm.grading",
     "pharmacrm.engagement",
+    "pharmacrm.content",
 ]
 
 MIDDLEWARE = [

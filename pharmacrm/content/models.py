@@ -173,6 +173,10 @@ class ContentPush(Segment, BaseModel):
     def get_absolute_url(self) -> str:
         return reverse("content:push_detail", args=[self.pk])
 
+    @property
+    def skipped(self) -> int:
+        return self.in_segment - self.delivered
+
 
 class ContentDeliveryQuerySet(ScopedQuerySet):
     scoped = True

@@ -121,7 +121,9 @@ def resolve_target(*, item: ContentItem | None, schedule: ContentSchedule | None
 
 def preview_push(*, item: ContentItem | None, dimension: str = "", klass: str = "", channel: str = "",
                  schedule: ContentSchedule | None = None, on: datetime.date | None = None) -> Preview:
-    """Count a push's recipients and skips in one query (no write)."""
+    """Count a push's recipients and skips in one query (no write). Only for approved items, like the push."""
+    if item is not None and not item.approved:
+        raise ValidationError({"item": _("Choose an item compliance has approved.")})
     dimension, klass, channel = resolve_target(item=item, schedule=schedule, dimension=dimension, klass=klass,
                                                channel=channel)
     on = on or policy.today()

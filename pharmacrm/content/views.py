@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _l
 from django.views.decorators.http import require_POST
 
 from pharmacrm.content import services
+from pharmacrm.content.filters import DeliveryFilter
 from pharmacrm.content.forms import ContentItemForm, PushForm, ScheduleForm
 from pharmacrm.content.models import ContentDelivery, ContentItem, ContentPush, ContentSchedule
 from pharmacrm.core.audit import StaleVersion
@@ -227,6 +228,7 @@ class DeliveryListView(ScopedListView):
     model = ContentDelivery
     permission_required = "content.view_contentdelivery"
     template_name = "content/delivery_list.html"
+    filterset_class = DeliveryFilter
     select_related = ("item", "contact", "institution")
     sort_options = {"-delivered_at": ("-delivered_at", "-id")}
     sort_labels = {"-delivered_at": _l("Latest first")}

@@ -324,6 +324,8 @@ SPECTACULAR_SETTINGS = {
         "ContactChannelEnum": "pharmacrm.engagement.choices.Channel",
         "VisitChannelEnum": "pharmacrm.engagement.choices.VISIT_CHANNELS",
         "VisitKindEnum": "pharmacrm.engagement.choices.VisitKind",
+        "ContentKindEnum": "pharmacrm.content.choices.ContentKind",
+        "ConsentChannelEnum": "pharmacrm.customers.choices.ConsentChannel",
     },
 }
 

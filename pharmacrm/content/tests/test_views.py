@@ -201,3 +201,25 @@ def test_out_of_scope_and_malformed_ids_are_not_found(api_client: Any, client: A
     assert client.get(reverse("content:item_detail", args=[2 ** 62])).status_code == 404
     page = client.post(reverse("content:push_create"), {"item": "abc", "segment": "depth:premium", "channel": "x"})
     assert page.status_code == 400 and not ContentPush.objects.exclude(pk=sent["push"].pk).exists()
+
+
+def test_an_attachment_follows_the_upload_rules_and_a_new_one_needs_approval(client: Any, sent: dict[str, Any],
+                                                                             settings: Any, tmp_path: Any) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    item = sent["item"]
+    login(client, sent["marketing"])
+    fields = {"kind": item.kind, "title": item.title, "source": item.source, "interpretation": item.interpretation}
+    refused = client.post(reverse("content:item_edit", args=[item.pk]), {
+        **fields, "version": item.version, "attachment": SimpleUploadedFile("x.pdf", b"<html><script>1</script>")})
+    assert refused.status_code == 400
+    item.refresh_from_db()
+    assert item.approved and item.attachment is None  # nothing half-written
+    response = client.post(reverse("content:item_edit", args=[item.pk]), {
+        **fields, "version": item.version, "attachment": SimpleUploadedFile("指南.pdf", b"%PDF-1.4\n%\xe2\xe3\n1 0 obj")})
+    assert response.status_code == 302
+    item.refresh_from_db()
+    assert item.attachment.original_name == "指南.pdf" and not item.approved
+    login(client, sent["rep_east"])  # the rep sees approved items only, so not this one any more
+    assert client.get(item.get_absolute_url()).status_code == 404

@@ -36,6 +36,7 @@ demo: migrate
 	@$(MANAGE) seed_samples --if-empty
 	@$(MANAGE) seed_grading --if-empty
 	@$(MANAGE) seed_engagement --if-empty
+	@$(MANAGE) seed_content --if-empty
 
 worker: install
 	$(MANAGE) run_huey

@@ -3,6 +3,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
+from pharmacrm.content.api.views import register as register_content
 from pharmacrm.core.api.approvals import register as register_approvals
 from pharmacrm.core.api.imports import register as register_imports
 from pharmacrm.core.api.policy import register as register_policy
@@ -24,6 +25,7 @@ for register in (register_core, register_approvals, register_policy, register_sa
 register_samples(router)
 register_grading(router)
 register_engagement(router)
+register_content(router)
 
 urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "pharmacrm.samples",
     "pharmacrm.grading",
     "pharmacrm.engagement",
+    "pharmacrm.content",
 ]
 
 MIDDLEWARE = [
@@ -323,6 +324,8 @@ SPECTACULAR_SETTINGS = {
         "ContactChannelEnum": "pharmacrm.engagement.choices.Channel",
         "VisitChannelEnum": "pharmacrm.engagement.choices.VISIT_CHANNELS",
         "VisitKindEnum": "pharmacrm.engagement.choices.VisitKind",
+        "ContentKindEnum": "pharmacrm.content.choices.ContentKind",
+        "ConsentChannelEnum": "pharmacrm.customers.choices.ConsentChannel",
     },
 }
 

@@ -110,6 +110,15 @@ GREETING_WRITING = {"engagement.add_greetingtemplate", "engagement.change_greeti
 GREETING_APPROVING = {"engagement.approve_greetingtemplate"}
 #: managers review their team's reports and approve their visit plans
 ENGAGEMENT_REVIEWING = ENGAGEMENT_FIELD_WORK | {"engagement.review_visit", "engagement.approve_visitplan"}
+#: content pushes (seed 002 四.(二)): field roles see approved items and what went to their customers' contacts;
+#: head office also sees the schedules and every push; marketing writes items and schedules and sends pushes,
+#: compliance approves items before any push (promotional and medical material)
+CONTENT_READ = {"content.view_contentitem", "content.view_contentdelivery"}
+CONTENT_OVERSIGHT = CONTENT_READ | {"content.view_contentschedule", "content.view_contentpush"}
+CONTENT_WRITING = CONTENT_OVERSIGHT | {"content.add_contentitem", "content.change_contentitem",
+                                       "content.add_contentschedule", "content.change_contentschedule",
+                                       "content.add_contentpush"}
+CONTENT_APPROVING = CONTENT_OVERSIGHT | {"content.approve_contentitem"}
 #: what a field role does to the customers it owns: keep them current, add contacts, licences and consents;
 #: reveal the personal data of its own contacts (audited) to call them
 CUSTOMER_FIELD_WORK = CUSTOMER_READ | {"customers.add_institution", "customers.change_institution",
@@ -123,30 +132,33 @@ CUSTOMER_STEWARDSHIP = CUSTOMER_FIELD_WORK | {"customers.delete_institution", "c
 
 #: model permissions per role: "app_label.codename" (checked by services via authorize())
 ROLE_PERMISSIONS: dict[str, set[str]] = {
-    Role.REP: CUSTOMER_FIELD_WORK | ORDER_TAKING | PURCHASE_READ | SAMPLE_HOLDING | GRADING_READ | ENGAGEMENT_FIELD_WORK,
+    Role.REP: CUSTOMER_FIELD_WORK | ORDER_TAKING | PURCHASE_READ | SAMPLE_HOLDING | GRADING_READ | ENGAGEMENT_FIELD_WORK
+    | CONTENT_READ,
     # academic reps cover the same hospitals for medical information; they do not create customers
-    Role.ACADEMIC_REP: CUSTOMER_READ | SAMPLE_HOLDING | GRADING_READ | ENGAGEMENT_FIELD_WORK | {
+    Role.ACADEMIC_REP: CUSTOMER_READ | SAMPLE_HOLDING | GRADING_READ | ENGAGEMENT_FIELD_WORK | CONTENT_READ | {
         "customers.change_contact", "customers.add_contact", "customers.view_contact_personal_data"},
     Role.MANAGER: CUSTOMER_FIELD_WORK | ORDER_CONFIRMING | TEAM_LEADING | PURCHASE_READ | SAMPLE_APPROVING
-    | GRADING_READ | ENGAGEMENT_REVIEWING,
+    | GRADING_READ | ENGAGEMENT_REVIEWING | CONTENT_READ,
     Role.REGIONAL_MANAGER: CUSTOMER_FIELD_WORK | ORDER_CONFIRMING | TEAM_LEADING | PURCHASE_READ | SAMPLE_APPROVING
-    | GRADING_READ | ENGAGEMENT_REVIEWING,
+    | GRADING_READ | ENGAGEMENT_REVIEWING | CONTENT_READ,
     Role.STEWARD: CUSTOMER_STEWARDSHIP | FLOW_STEWARDSHIP | GRADING_READ,
-    Role.KEY_ACCOUNT: CUSTOMER_READ | ORDER_READ | PURCHASE_READ | GRADING_READ | ENGAGEMENT_FIELD_WORK | {
+    Role.KEY_ACCOUNT: CUSTOMER_READ | ORDER_READ | PURCHASE_READ | GRADING_READ | ENGAGEMENT_FIELD_WORK | CONTENT_READ | {
         "customers.view_contact_personal_data"},
     Role.MARKETING: CUSTOMER_READ | CATALOGUE_UPKEEP | PURCHASE_READ | SAMPLE_HEAD_OFFICE | GRADING_UPKEEP | ENGAGEMENT_READ
-    | GREETING_WRITING
+    | GREETING_WRITING | CONTENT_WRITING
     | {"customers.export_institution"},
     Role.LEGAL: CUSTOMER_READ | GRADING_READ,
     Role.FINANCE: CUSTOMER_READ | ORDER_FINANCE | PURCHASE_READ | GRADING_READ,
-    Role.COMPLIANCE: CUSTOMER_READ | ORDER_READ | SAMPLE_READ | GRADING_READ | ENGAGEMENT_READ | GREETING_APPROVING | {
+    Role.COMPLIANCE: CUSTOMER_READ | ORDER_READ | SAMPLE_READ | GRADING_READ | ENGAGEMENT_READ | GREETING_APPROVING
+    | CONTENT_APPROVING | {
         "customers.export_institution", "customers.view_contact_personal_data", "core.view_auditentry",
         "core.export_auditentry", "org.view_user"},
     Role.PHARMACOVIGILANCE: CUSTOMER_READ | GRADING_READ,
-    Role.LEADER: CUSTOMER_READ | ORDER_READ | PURCHASE_READ | SAMPLE_READ | GRADING_READ | ENGAGEMENT_READ | {
+    Role.LEADER: CUSTOMER_READ | ORDER_READ | PURCHASE_READ | SAMPLE_READ | GRADING_READ | ENGAGEMENT_READ
+    | CONTENT_OVERSIGHT | {
         "customers.export_institution", "org.view_accountrequest", "org.view_user"},
     Role.ADMIN: CUSTOMER_STEWARDSHIP | CATALOGUE_UPKEEP | ORDER_CONFIRMING | ORDER_FINANCE | FLOW_STEWARDSHIP
-    | SAMPLE_HEAD_OFFICE | SAMPLE_APPROVING | GRADING_UPKEEP | ENGAGEMENT_READ | {
+    | SAMPLE_HEAD_OFFICE | SAMPLE_APPROVING | GRADING_UPKEEP | ENGAGEMENT_READ | CONTENT_OVERSIGHT | {
         "core.view_auditentry", "core.export_auditentry", "core.change_policyvalue", "core.change_calendarday",
         "org.add_accountrequest", "org.view_accountrequest", "org.approve_accountrequest", "org.change_user",
         "org.view_user"},

@@ -10,6 +10,7 @@ from pharmacrm.core.api.policy import register as register_policy
 from pharmacrm.core.api.saved_filters import register as register_saved_filters
 from pharmacrm.core.api.views import register as register_core
 from pharmacrm.customers.api.views import register as register_customers
+from pharmacrm.engagement.api.care import register as register_care
 from pharmacrm.engagement.api.views import register as register_engagement
 from pharmacrm.grading.api.views import register as register_grading
 from pharmacrm.org.api.account_requests import register as register_account_requests
@@ -25,6 +26,7 @@ for register in (register_core, register_approvals, register_policy, register_sa
 register_samples(router)
 register_grading(router)
 register_engagement(router)
+register_care(router)
 register_content(router)
 
 urlpatterns = [

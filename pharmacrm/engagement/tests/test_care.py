@@ -171,3 +171,64 @@ def test_greet_through_the_pages(client: Any, org: dict[str, Any], doctors: dict
     login(client, org["compliance"])
     page = client.get(reverse("engagement:greeting_templates")).content.decode()
     assert "中秋问候" in page
+
+
+# --- API -----------------------------------------------------------------------------------------------------------
+
+
+def test_the_care_calendar_through_the_api(api_client: Any, org: dict[str, Any], doctors: dict[str, Any]) -> None:
+    api_client.force_authenticate(org["rep_east"])
+    response = api_client.get("/api/v1/care/calendar/", {"start": "2026-09-20", "end": "2026-09-30"})
+    assert response.status_code == 200
+    birthdays = {row["contact"]: row for row in response.data if row["kind"] == "birthday"}
+    assert birthdays[doctors["lunar"].pk]["on"] == "2026-09-25"
+    assert birthdays[doctors["solar"].pk]["greet_channels"] == ["wechat"]
+    assert any(row["kind"] == "festival" for row in response.data)
+    for bad in ({"start": "junk"}, {"start": "2026-09-30", "end": "2026-09-01"},
+                {"start": "2026-01-01", "end": "2026-12-31"}):
+        assert api_client.get("/api/v1/care/calendar/", bad).status_code == 400, bad
+    api_client.force_authenticate(org["rep_west"])  # another book: no birthdays of the east's contacts
+    response = api_client.get("/api/v1/care/calendar/", {"start": "2026-09-20", "end": "2026-09-30"})
+    assert not [row for row in response.data if row["kind"] == "birthday"]
+    api_client.force_authenticate(org["steward"])  # no right to greetings
+    assert api_client.get("/api/v1/care/calendar/").status_code == 403
+
+
+def test_templates_and_greetings_through_the_api(api_client: Any, org: dict[str, Any], doctors: dict[str, Any],
+                                                 approved: Any) -> None:
+    from pharmacrm.engagement.models import Greeting, GreetingTemplate
+    from pharmacrm.org.models import User
+
+    writer = User.objects.get(username="marketing")
+    api_client.force_authenticate(writer)
+    for bad in ({}, {"title": "", "text": "x"}, {"title": "t" * 101, "text": "x"}, {"title": "t", "text": "长" * 501},
+                {"title": "t", "text": "x", "occasion": "payday"}):
+        assert api_client.post("/api/v1/care/templates/", bad, format="json").status_code == 400, bad
+    response = api_client.post("/api/v1/care/templates/", {"title": "春节问候", "text": "{name}新春快乐",
+                                                           "occasion": "festival"}, format="json")
+    assert response.status_code == 201 and response.data["approved_at"] is None
+    draft = response.data["id"]
+    assert api_client.post(f"/api/v1/care/templates/{draft}/approve/").status_code == 403  # marketing does not
+    api_client.force_authenticate(org["rep_east"])  # field roles see approved templates only
+    assert [row["id"] for row in api_client.get("/api/v1/care/templates/").data["results"]] == [approved.pk]
+    assert api_client.post("/api/v1/care/templates/", {"title": "t", "text": "x"}, format="json").status_code == 403
+    response = api_client.post("/api/v1/care/greetings/", {"template": draft, "contacts": [doctors["solar"].pk],
+                                                           "channel": "wechat"}, format="json")
+    assert response.status_code == 400 and Greeting.objects.count() == 0  # not approved
+    for bad in ({"template": approved.pk, "contacts": [], "channel": "wechat"},
+                {"template": approved.pk, "contacts": [doctors["solar"].pk], "channel": "pigeon"},
+                {"template": approved.pk, "contacts": ["x"], "channel": "wechat"}):
+        assert api_client.post("/api/v1/care/greetings/", bad, format="json").status_code == 400, bad
+    response = api_client.post("/api/v1/care/greetings/", {
+        "template": approved.pk, "contacts": [doctors["solar"].pk, doctors["lunar"].pk], "channel": "wechat"},
+        format="json")
+    assert response.status_code == 201
+    assert [row["contact"] for row in response.data["greeted"]] == [doctors["solar"].pk]
+    assert [row["contact"] for row in response.data["skipped"]] == [doctors["lunar"].pk]
+    assert [row["contact"] for row in api_client.get("/api/v1/care/greetings/").data["results"]] == [
+        doctors["solar"].pk]
+    api_client.force_authenticate(org["rep_west"])
+    assert api_client.get("/api/v1/care/greetings/").data["results"] == []
+    api_client.force_authenticate(org["compliance"])
+    response = api_client.post(f"/api/v1/care/templates/{draft}/approve/")
+    assert response.status_code == 200 and GreetingTemplate.objects.get(pk=draft).approved_at is not None

@@ -1,6 +1,6 @@
 """Demo engagement: rep_east's visits — one planned for tomorrow with a checklist, one checked in today with a
-draft report, one submitted (with a follow-up) waiting for the manager, one reviewed — a few logged contacts and
-two approved greeting templates."""
+draft report, one submitted (with a follow-up) waiting for the manager, one reviewed — a few logged contacts, two
+approved greeting templates, and rep_east's plan for next month drafted from the cadence rules and submitted."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from pharmacrm.core import policy
 from pharmacrm.customers.models import Contact, Institution
-from pharmacrm.engagement import care, services
+from pharmacrm.engagement import cadence, care, plans, services
 from pharmacrm.engagement.models import Visit
 from pharmacrm.org.models import User
 
@@ -71,4 +72,13 @@ class Command(BaseCommand):
                                               ("节日问候", "festival", "{name}您好，佳节愉快，阖家安康！")):
                     template = care.save_template(actor=marketing, title=title, text=text, occasion=occasion)
                     care.approve_template(actor=compliance, template=template)
-        self.stdout.write(self.style.SUCCESS("seed_engagement: 4 visits, 2 contacts logged, 2 greeting templates"))
+            next_month = (policy.today().replace(day=1) + datetime.timedelta(days=32)).replace(day=1)
+            plan = plans.draft_plan(actor=rep, period="month", day=next_month, note="下月重点：新适应症推广")
+            below = plan.lines.filter(rule_visits__gt=0).order_by("id").first()
+            if below is not None:  # one customer planned below the rules, with the reason the manager reads
+                plans.save_lines(actor=rep, plan=plan, lines={below.pk: (max(0, below.visits - 1), "科室装修，少去一次")})
+            if plan.lines.filter(visits__gt=0).exists():
+                plans.submit_plan(actor=rep, plan=plan)
+        cadence.compute_all()  # as the nightly job would, for head office's overview
+        self.stdout.write(self.style.SUCCESS("seed_engagement: 4 visits, 2 contacts logged, 2 greeting templates, "
+                                             "a visit plan"))

@@ -21,8 +21,15 @@ from pharmacrm.content.forms import ContentItemForm, PushForm, ScheduleForm
 from pharmacrm.content.models import ContentDelivery, ContentItem, ContentPush, ContentSchedule
 from pharmacrm.core.audit import StaleVersion
 from pharmacrm.core.exports import export_csv
-from pharmacrm.core.forms import add_service_errors
-from pharmacrm.core.generic import Page, ScopedDetailView, ScopedListView, get_visible_or_404, parse_positive_int
+from pharmacrm.core.generic import (
+    Page,
+    ScopedDetailView,
+    ScopedListView,
+    get_visible_or_404,
+    parse_positive_int,
+    require,
+    service_error,
+)
 
 REFUSALS = (ValidationError, StaleVersion, PermissionDenied)
 #: the columns of a delivery export (names of contacts only: no personal data beyond the name)
@@ -32,23 +39,11 @@ DELIVERY_COLUMNS = ((_l("Delivered at"), "delivered_at"), (_l("Item"), "item.tit
 EXPORT_PERMISSION = "customers.export_institution"
 
 
-def _require(request: HttpRequest, permission: str) -> None:
-    if not request.user.has_perm(permission):
-        raise PermissionDenied
-
-
-def _service_error(form: Any, error: Exception) -> None:
-    if isinstance(error, (ValidationError, StaleVersion)):
-        add_service_errors(form, error)
-    else:
-        form.add_error(None, str(error) or _("You may not do this."))
-
-
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """Items (head office: all, with their approval; field roles: approved ones), the schedules and which are due,
     recent pushes, and what went to the user's customers lately."""
-    _require(request, "content.view_contentitem")
+    require(request, "content.view_contentitem")
     user = request.user
     context: dict[str, Any] = {
         "items": ContentItem.objects.visible_to(user).select_related("approved_by")[:50],
@@ -76,7 +71,7 @@ def _item_form_page(request: HttpRequest, item: ContentItem | None) -> HttpRespo
             item = services.save_item(actor=request.user, item=item, expected_version=version if item else None,
                                       **data)
         except REFUSALS as error:
-            _service_error(form, error)
+            service_error(form, error)
         else:
             messages.success(request, _("Item saved; it can be pushed once compliance approves it."))
             return redirect(item.get_absolute_url())
@@ -86,13 +81,13 @@ def _item_form_page(request: HttpRequest, item: ContentItem | None) -> HttpRespo
 
 @login_required
 def item_create(request: HttpRequest) -> HttpResponse:
-    _require(request, "content.add_contentitem")
+    require(request, "content.add_contentitem")
     return _item_form_page(request, None)
 
 
 @login_required
 def item_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    _require(request, "content.change_contentitem")
+    require(request, "content.change_contentitem")
     return _item_form_page(request, get_visible_or_404(ContentItem, request.user, pk=pk))
 
 
@@ -119,7 +114,7 @@ class ItemDetailView(ScopedDetailView):
 @login_required
 @require_POST
 def item_approve(request: HttpRequest, pk: int) -> HttpResponse:
-    _require(request, "content.approve_contentitem")
+    require(request, "content.approve_contentitem")
     item = get_visible_or_404(ContentItem, request.user, pk=pk)
     try:
         services.approve_item(actor=request.user, item=item)
@@ -145,7 +140,7 @@ def _schedule_form_page(request: HttpRequest, schedule: ContentSchedule | None) 
         try:
             services.save_schedule(actor=request.user, schedule=schedule, **data)
         except REFUSALS as error:
-            _service_error(form, error)
+            service_error(form, error)
         else:
             messages.success(request, _("Schedule saved."))
             return redirect(reverse("content:home"))
@@ -156,13 +151,13 @@ def _schedule_form_page(request: HttpRequest, schedule: ContentSchedule | None) 
 
 @login_required
 def schedule_create(request: HttpRequest) -> HttpResponse:
-    _require(request, "content.add_contentschedule")
+    require(request, "content.add_contentschedule")
     return _schedule_form_page(request, None)
 
 
 @login_required
 def schedule_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    _require(request, "content.change_contentschedule")
+    require(request, "content.change_contentschedule")
     return _schedule_form_page(request, get_visible_or_404(ContentSchedule, request.user, pk=pk))
 
 
@@ -173,7 +168,7 @@ def schedule_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def push_create(request: HttpRequest) -> HttpResponse:
     """Choose an approved item and a segment (a schedule's or a class) and a channel; *Preview* counts who would
     receive it and who would be skipped and why; *Send* records the deliveries."""
-    _require(request, "content.add_contentpush")
+    require(request, "content.add_contentpush")
     user = request.user
     form = PushForm(request.POST or None, initial={"item": request.GET.get("item"),
                                                    "schedule": request.GET.get("schedule")},
@@ -188,7 +183,7 @@ def push_create(request: HttpRequest) -> HttpResponse:
                 return redirect(push.get_absolute_url())
             preview = services.preview_push(**form.push_arguments())
         except REFUSALS as error:
-            _service_error(form, error)
+            service_error(form, error)
     return render(request, "content/push_form.html", {"form": form, "preview": preview},
                   status=400 if form.errors else 200)
 
@@ -203,7 +198,7 @@ class PushDetailView(ScopedDetailView):
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.GET.get("format") == "csv":
-            _require(request, EXPORT_PERMISSION)
+            require(request, EXPORT_PERMISSION)
             push = self.get_object()
             return export_csv(actor=request.user, queryset=self._deliveries(push), columns=DELIVERY_COLUMNS,
                               name=f"content-push-{push.pk}", filters={"push": str(push.pk)})

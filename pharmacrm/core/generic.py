@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
@@ -35,6 +36,29 @@ def scoped_queryset(model: type[models.Model], user: Any) -> models.QuerySet:
     if not is_scoped(model):
         raise ImproperlyConfigured(f"{model.__name__} has no visible_to(user); refusing to serve it.")
     return model._default_manager.visible_to(user)
+
+
+def require(request: HttpRequest, permission: str) -> None:
+    """Refuse the page (403) to a user without ``permission``."""
+    if not request.user.has_perm(permission):
+        raise PermissionDenied
+
+
+def refused(request: HttpRequest, error: Exception) -> None:
+    """A service's refusal as error messages on the next page (for actions posted without a form)."""
+    for message in getattr(error, "messages", None) or [str(error) or _("You may not do this.")]:
+        messages.error(request, message)
+
+
+def service_error(form: Any, error: Exception) -> None:
+    """A service's refusal on the form: field messages where it names fields, else one for the whole form."""
+    from pharmacrm.core.audit import StaleVersion
+    from pharmacrm.core.forms import add_service_errors
+
+    if isinstance(error, (ValidationError, StaleVersion)):
+        add_service_errors(form, error)
+    else:
+        form.add_error(None, str(error) or _("You may not do this."))
 
 
 def get_visible_or_404(model: type[models.Model] | models.QuerySet, user: Any, **lookup: Any) -> Any:

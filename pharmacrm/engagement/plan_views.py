@@ -16,12 +16,12 @@ from django.utils.translation import gettext_lazy as _l
 from django.views.decorators.http import require_POST
 
 from pharmacrm.core import policy
-from pharmacrm.core.generic import ScopedListView, get_visible_or_404
+from pharmacrm.core.generic import ScopedListView, get_visible_or_404, refused, require
 from pharmacrm.customers.models import Institution
 from pharmacrm.engagement import plans
 from pharmacrm.engagement.choices import PlanPeriod, PlanStatus
 from pharmacrm.engagement.models import VisitPlan
-from pharmacrm.engagement.views import REFUSALS, _refused, _require
+from pharmacrm.engagement.views import REFUSALS
 
 
 class PlanListView(ScopedListView):
@@ -52,7 +52,7 @@ class PlanListView(ScopedListView):
 @require_POST
 def plan_create(request: HttpRequest) -> HttpResponse:
     """Draft the user's plan for the period that contains the chosen day."""
-    _require(request, "engagement.add_visitplan")
+    require(request, "engagement.add_visitplan")
     try:
         day = datetime.date.fromisoformat(request.POST.get("day", ""))
     except ValueError:
@@ -61,7 +61,7 @@ def plan_create(request: HttpRequest) -> HttpResponse:
     try:
         plan = plans.draft_plan(actor=request.user, period=request.POST.get("period", ""), day=day)
     except REFUSALS as error:
-        _refused(request, error)
+        refused(request, error)
         return redirect("engagement:plan_list")
     messages.success(request, _("Plan drafted from the cadence rules: check the visits, then submit it."))
     return redirect(plan.get_absolute_url())
@@ -105,7 +105,7 @@ def _act(request: HttpRequest, plan: VisitPlan) -> tuple[bool, dict[str, Any]]:
         else:
             raise ValidationError({"action": _("Unknown action.")})
     except REFUSALS as error:
-        _refused(request, error)
+        refused(request, error)
         return False, error.message_dict if hasattr(error, "error_dict") else {}
     return True, {}
 
@@ -114,7 +114,7 @@ def _act(request: HttpRequest, plan: VisitPlan) -> tuple[bool, dict[str, Any]]:
 def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The plan's lines (what the rules call for, what the rep plans, what is done so far), editable by the rep
     while a draft or returned; the manager approves or returns a submitted plan."""
-    _require(request, "engagement.view_visitplan")
+    require(request, "engagement.view_visitplan")
     plan = get_visible_or_404(VisitPlan.objects.select_related("rep", "decided_by"), request.user, pk=pk)
     errors: dict[str, Any] = {}
     if request.method == "POST":

@@ -20,8 +20,7 @@ from django.views.decorators.http import require_POST
 
 from pharmacrm.core import policy
 from pharmacrm.core.audit import StaleVersion
-from pharmacrm.core.forms import add_service_errors
-from pharmacrm.core.generic import ScopedDetailView, ScopedListView, get_visible_or_404
+from pharmacrm.core.generic import ScopedDetailView, ScopedListView, get_visible_or_404, refused, require, service_error
 from pharmacrm.core.workflow import TransitionNotAllowed
 from pharmacrm.customers.choices import ConsentChannel
 from pharmacrm.customers.models import Contact, Institution, Licence
@@ -50,26 +49,9 @@ from pharmacrm.sales.models import Product
 REFUSALS = (ValidationError, TransitionNotAllowed, StaleVersion, PermissionDenied)
 
 
-def _require(request: HttpRequest, permission: str) -> None:
-    if not request.user.has_perm(permission):
-        raise PermissionDenied
-
-
-def _refused(request: HttpRequest, error: Exception) -> None:
-    for message in getattr(error, "messages", None) or [str(error) or _("You may not do this.")]:
-        messages.error(request, message)
-
-
 def _contacts_at(request: HttpRequest, institution: Institution) -> Any:
     ids = Contact.objects.visible_to(request.user).working_at(institution).order_by("name", "id").values("pk")[:200]
     return Contact.objects.filter(pk__in=ids).order_by("name", "id")
-
-
-def _service_error(form: Any, error: Exception) -> None:
-    if isinstance(error, (ValidationError, StaleVersion)):
-        add_service_errors(form, error)
-    else:
-        form.add_error(None, str(error) or _("You may not do this."))
 
 
 # --- visits --------------------------------------------------------------------------------------------------
@@ -95,14 +77,14 @@ class VisitListView(ScopedListView):
 @login_required
 def visit_create(request: HttpRequest) -> HttpResponse:
     """Plan a visit of one customer (``?institution=``): goal, time, people and content (seed 000 三.1)."""
-    _require(request, "engagement.add_visit")
+    require(request, "engagement.add_visit")
     institution = get_visible_or_404(Institution, request.user, pk=request.GET.get("institution") or 0)
     form = VisitPlanForm(request.POST or None, contacts=_contacts_at(request, institution))
     if request.method == "POST" and form.is_valid():
         try:
             visit = services.plan_visit(actor=request.user, institution=institution, **form.cleaned_data)
         except REFUSALS as error:
-            _service_error(form, error)
+            service_error(form, error)
         else:
             messages.success(request, _("Visit planned."))
             return redirect(visit.get_absolute_url())
@@ -166,7 +148,7 @@ def _detail(request: HttpRequest, visit: Visit, status: int = 200, **forms: Any)
 
 
 def _own_visit(request: HttpRequest, pk: int) -> Visit:
-    _require(request, "engagement.change_visit")
+    require(request, "engagement.change_visit")
     return get_visible_or_404(Visit, request.user, pk=pk)
 
 
@@ -179,7 +161,7 @@ def visit_check_in(request: HttpRequest, pk: int) -> HttpResponse:
                           longitude=request.POST.get("longitude"), accuracy=request.POST.get("accuracy"),
                           photo=request.FILES.get("photo"))
     except REFUSALS as error:
-        _refused(request, error)
+        refused(request, error)
     else:
         messages.success(request, _("Checked in."))
     return redirect(visit.get_absolute_url())
@@ -193,7 +175,7 @@ def visit_check_out(request: HttpRequest, pk: int) -> HttpResponse:
         services.check_out(actor=request.user, visit=visit, latitude=request.POST.get("latitude"),
                            longitude=request.POST.get("longitude"))
     except REFUSALS as error:
-        _refused(request, error)
+        refused(request, error)
     else:
         messages.success(request, _("Checked out."))
     return redirect(visit.get_absolute_url())
@@ -215,7 +197,7 @@ def visit_report(request: HttpRequest, pk: int) -> HttpResponse:
         if "submit" in request.POST:
             services.submit_report(actor=request.user, visit=visit, problems=data["problems"])
     except REFUSALS as error:
-        _service_error(form, error)
+        service_error(form, error)
         visit.refresh_from_db()
         return _detail(request, visit, status=409 if isinstance(error, StaleVersion) else 400, report_form=form)
     messages.success(request, _("Report submitted.") if "submit" in request.POST else _("Report saved."))
@@ -225,14 +207,14 @@ def visit_report(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def visit_review(request: HttpRequest, pk: int) -> HttpResponse:
-    _require(request, "engagement.review_visit")
+    require(request, "engagement.review_visit")
     visit = get_visible_or_404(Visit, request.user, pk=pk)
     form = ReviewForm(request.POST)
     if form.is_valid():
         try:
             services.review_visit(actor=request.user, visit=visit, comment=form.cleaned_data["comment"])
         except REFUSALS as error:
-            _service_error(form, error)
+            service_error(form, error)
         else:
             messages.success(request, _("Review saved; the rep has been told."))
             return redirect(visit.get_absolute_url())
@@ -248,7 +230,7 @@ def visit_amend(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.amend_visit(actor=request.user, visit=visit, **form.cleaned_data)
         except REFUSALS as error:
-            _service_error(form, error)
+            service_error(form, error)
         else:
             messages.success(request, _("Amendment recorded."))
             return redirect(visit.get_absolute_url())
@@ -263,7 +245,7 @@ def visit_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.cancel_visit(actor=request.user, visit=visit, reason=form.cleaned_data["reason"])
         except REFUSALS as error:
-            _service_error(form, error)
+            service_error(form, error)
         else:
             messages.success(request, _("Visit cancelled."))
             return redirect(visit.get_absolute_url())
@@ -288,7 +270,7 @@ class CommunicationListView(ScopedListView):
 @login_required
 def communication_create(request: HttpRequest) -> HttpResponse:
     """Log a contact with a customer (``?institution=``) in a few taps."""
-    _require(request, "engagement.add_communication")
+    require(request, "engagement.add_communication")
     institution = get_visible_or_404(Institution, request.user, pk=request.GET.get("institution") or 0)
     form = CommunicationForm(request.POST or None, contacts=_contacts_at(request, institution),
                              initial={"contact": request.GET.get("contact")})
@@ -296,7 +278,7 @@ def communication_create(request: HttpRequest) -> HttpResponse:
         try:
             services.log_communication(actor=request.user, institution=institution, **form.cleaned_data)
         except REFUSALS as error:
-            _service_error(form, error)
+            service_error(form, error)
         else:
             messages.success(request, _("Contact logged."))
             return redirect(institution.get_absolute_url())
@@ -343,14 +325,14 @@ class FollowUpDetailView(ScopedDetailView):
 
 @login_required
 def followup_create(request: HttpRequest) -> HttpResponse:
-    _require(request, "engagement.add_followup")
+    require(request, "engagement.add_followup")
     institution = get_visible_or_404(Institution, request.user, pk=request.GET.get("institution") or 0)
     form = FollowUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             task = services.raise_follow_up(actor=request.user, institution=institution, **form.cleaned_data)
         except REFUSALS as error:
-            _service_error(form, error)
+            service_error(form, error)
         else:
             messages.success(request, _("Follow-up raised."))
             return redirect(task.get_absolute_url())
@@ -361,14 +343,14 @@ def followup_create(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def followup_close(request: HttpRequest, pk: int) -> HttpResponse:
-    _require(request, "engagement.change_followup")
+    require(request, "engagement.change_followup")
     task = get_visible_or_404(FollowUp, request.user, pk=pk)
     form = CloseForm(request.POST)
     if form.is_valid():
         try:
             services.close_follow_up(actor=request.user, task=task, **form.cleaned_data)
         except REFUSALS as error:
-            _service_error(form, error)
+            service_error(form, error)
         else:
             messages.success(request, _("Follow-up closed."))
             return redirect(task.get_absolute_url())
@@ -407,7 +389,7 @@ class FlaggedListView(ScopedListView):
 def today(request: HttpRequest) -> HttpResponse:
     """The rep's day on one phone screen: visits in order, follow-ups due, customers below cadence, licences
     running out — each one tap from the visit, the task or the customer."""
-    _require(request, "engagement.view_visit")
+    require(request, "engagement.view_visit")
     user = request.user
     day = policy.today()
     start = datetime.datetime.combine(day, datetime.time.min, tzinfo=policy.CHINA)
@@ -438,7 +420,7 @@ def today(request: HttpRequest) -> HttpResponse:
 def cadence_page(request: HttpRequest) -> HttpResponse:
     """Whether every customer gets the contact its classes call for: per rep in the user's scope (a rep: their
     own book; a manager: the team's reps), and the customers below cadence of the rep chosen."""
-    _require(request, "engagement.view_visit")
+    require(request, "engagement.view_visit")
     day = policy.today()
     reps = list(users_in_scope(request.user).filter(role__in=[Role.REP, Role.ACADEMIC_REP], is_active=True)
                 .order_by("username")[:200])
@@ -478,7 +460,7 @@ def _parse_day(value: str | None, default: datetime.date) -> datetime.date:
 def calendar_page(request: HttpRequest) -> HttpResponse:
     """A rep's visits by week (default) or month; managers choose a rep of their scope. POST makes the
     iCalendar address (shown once) or stops it."""
-    _require(request, "engagement.view_visit")
+    require(request, "engagement.view_visit")
     user = request.user
     feed_url = ""
     if request.method == "POST":
@@ -530,7 +512,7 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
 def care_page(request: HttpRequest) -> HttpResponse:
     """Birthdays (lunar ones on this year's day), festivals and anniversaries of the rep's book, four weeks from
     ``?start=`` (today); which channels each contact consented to greetings on."""
-    _require(request, "engagement.view_visit")
+    require(request, "engagement.view_visit")
     start = _parse_day(request.GET.get("start"), policy.today())
     end = start + datetime.timedelta(days=27)
     return render(request, "engagement/care.html", {
@@ -542,7 +524,7 @@ def care_page(request: HttpRequest) -> HttpResponse:
 @login_required
 def greet(request: HttpRequest) -> HttpResponse:
     """Greet one contact (``?contact=``) through an approved template, on a channel they consented to."""
-    _require(request, "engagement.add_greeting")
+    require(request, "engagement.add_greeting")
     contact = get_visible_or_404(Contact, request.user, pk=request.GET.get("contact") or 0)
     labels = dict(ConsentChannel.choices)
     consented = care.greeting_channels([contact.pk], policy.today()).get(contact.pk, [])
@@ -552,7 +534,7 @@ def greet(request: HttpRequest) -> HttpResponse:
         try:
             sent = care.send_greetings(actor=request.user, contacts=[contact], **form.cleaned_data)
         except REFUSALS as error:
-            _service_error(form, error)
+            service_error(form, error)
         else:
             if sent.greeted:
                 messages.success(request, _("Greeting recorded."))
@@ -566,7 +548,7 @@ def greet(request: HttpRequest) -> HttpResponse:
 @login_required
 def greeting_templates(request: HttpRequest) -> HttpResponse:
     """Greeting templates: marketing writes them, compliance approves them (POST ``approve=<id>``)."""
-    _require(request, "engagement.view_greetingtemplate")
+    require(request, "engagement.view_greetingtemplate")
     user = request.user
     form = GreetingTemplateForm(request.POST or None) if user.has_perm("engagement.add_greetingtemplate") else None
     if request.method == "POST" and request.POST.get("approve"):
@@ -574,7 +556,7 @@ def greeting_templates(request: HttpRequest) -> HttpResponse:
         try:
             care.approve_template(actor=user, template=template)
         except REFUSALS as error:
-            _refused(request, error)
+            refused(request, error)
         else:
             messages.success(request, _("Template approved."))
         return redirect(reverse("engagement:greeting_templates"))
@@ -582,7 +564,7 @@ def greeting_templates(request: HttpRequest) -> HttpResponse:
         try:
             care.save_template(actor=user, **form.cleaned_data)
         except REFUSALS as error:
-            _service_error(form, error)
+            service_error(form, error)
         else:
             messages.success(request, _("Template saved; it is used once compliance approves it."))
             return redirect(reverse("engagement:greeting_templates"))

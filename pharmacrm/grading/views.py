@@ -23,7 +23,7 @@ from pharmacrm.core.audit import StaleVersion
 from pharmacrm.core.exports import export_table
 from pharmacrm.core.filters import StyledFilterSet
 from pharmacrm.core.forms import StyledFormMixin, add_service_errors
-from pharmacrm.core.generic import ScopedDetailView, ScopedListView, get_visible_or_404
+from pharmacrm.core.generic import ScopedDetailView, ScopedListView, get_visible_or_404, refused, require
 from pharmacrm.core.workflow import TransitionNotAllowed
 from pharmacrm.customers.choices import InstitutionKind
 from pharmacrm.customers.models import Institution
@@ -51,16 +51,6 @@ from pharmacrm.org.models import Division
 REFUSALS = (ValidationError, TransitionNotAllowed, StaleVersion)
 
 
-def _require(request: HttpRequest, permission: str) -> None:
-    if not request.user.has_perm(permission):
-        raise PermissionDenied
-
-
-def _refused(request: HttpRequest, error: Exception) -> None:
-    for message in getattr(error, "messages", None) or [str(error)]:
-        messages.error(request, message)
-
-
 #: how many provinces the overview's region table lists (the biggest by customers)
 REGION_ROWS = 12
 
@@ -73,7 +63,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 
     ``?format=csv&table=classes|regions|movements`` exports one of the page's tables (every province, not only
     the biggest), audited, for users who may export customers."""
-    _require(request, "grading.view_classification")
+    require(request, "grading.view_classification")
     visible = Classification.objects.visible_to(request.user)
     if request.GET.get("format") == "csv":
         return _export_overview(request, visible)
@@ -178,11 +168,11 @@ def _movements(user: Any) -> list[dict[str, Any]]:
 @login_required
 @require_POST
 def run_start(request: HttpRequest) -> HttpResponse:
-    _require(request, "grading.run_grading")
+    require(request, "grading.run_grading")
     try:
         run = services.request_run(actor=request.user)
     except (LookupError, ValidationError) as error:
-        _refused(request, error)
+        refused(request, error)
         return redirect("grading:overview")
     messages.success(request, _("Grading run #%(run)s started: the pages show its result when it is done.")
                      % {"run": run.pk})
@@ -302,7 +292,7 @@ def _version_page(request: HttpRequest, dimension: str, version: RuleVersion | N
 
 @login_required
 def rule_create(request: HttpRequest, dimension: str) -> HttpResponse:
-    _require(request, "grading.add_ruleversion")
+    require(request, "grading.add_ruleversion")
     if dimension not in Dimension.values:
         raise PermissionDenied
     return _version_page(request, dimension, None)
@@ -311,7 +301,7 @@ def rule_create(request: HttpRequest, dimension: str) -> HttpResponse:
 @login_required
 def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
     version = get_visible_or_404(RuleVersion, request.user, pk=pk)
-    _require(request, "grading.change_ruleversion")
+    require(request, "grading.change_ruleversion")
     if version.status != VersionStatus.DRAFT:
         messages.error(request, _("Only a draft can be changed."))
         return redirect(version.get_absolute_url())
@@ -326,7 +316,7 @@ def _act(request: HttpRequest, pk: int, service: Any, done: str) -> HttpResponse
     except PermissionDenied:
         raise
     except REFUSALS as error:
-        _refused(request, error)
+        refused(request, error)
     return redirect(version.get_absolute_url())
 
 
@@ -348,7 +338,7 @@ def rule_submit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def institution_tab(request: HttpRequest, pk: int) -> HttpResponse:
     """The classes of one customer and why (loaded when the tab is opened)."""
-    _require(request, "grading.view_classification")
+    require(request, "grading.view_classification")
     institution = get_visible_or_404(Institution, request.user, pk=pk)
     row = (Classification.objects.visible_to(request.user).filter(institution=institution)
            .select_related("run", "size_rule", "tenure_rule", "depth_rule", "grade_rule", "ka_rule").first())
@@ -432,12 +422,12 @@ class StrategyForm(StyledFormMixin, forms.ModelForm):
 @login_required
 def strategy_list(request: HttpRequest) -> HttpResponse:
     """What each class calls for (read by visit planning and service); marketing edits a row in place."""
-    _require(request, "grading.view_strategy")
+    require(request, "grading.view_strategy")
     can_edit = request.user.has_perm("grading.change_strategy")
     rows = ordered_strategies(Strategy.objects.visible_to(request.user))
     failed: dict[int, Any] = {}
     if request.method == "POST":
-        _require(request, "grading.change_strategy")
+        require(request, "grading.change_strategy")
         strategy = get_visible_or_404(Strategy, request.user, pk=request.POST.get("strategy"))
         form = StrategyForm(request.POST, instance=strategy, auto_id=f"id_%s-{strategy.pk}")
         if form.is_valid():

@@ -16,8 +16,7 @@ from django.views.decorators.http import require_POST
 
 from pharmacrm.core import policy
 from pharmacrm.core.audit import StaleVersion
-from pharmacrm.core.forms import add_service_errors
-from pharmacrm.core.generic import ScopedDetailView, ScopedListView, get_visible_or_404
+from pharmacrm.core.generic import ScopedDetailView, ScopedListView, get_visible_or_404, refused, require, service_error
 from pharmacrm.core.workflow import TransitionNotAllowed
 from pharmacrm.customers.models import Contact, Institution
 from pharmacrm.sales.models import Product
@@ -46,16 +45,6 @@ from pharmacrm.samples.models import (
 )
 
 REFUSALS = (ValidationError, TransitionNotAllowed, StaleVersion)
-
-
-def _require(request: HttpRequest, permission: str) -> None:
-    if not request.user.has_perm(permission):
-        raise PermissionDenied
-
-
-def _refused(request: HttpRequest, error: Exception) -> None:
-    for message in getattr(error, "messages", None) or [str(error)]:
-        messages.error(request, message)
 
 
 def _form_page(request: HttpRequest, form: Any, title: str, back: str, intro: str = "") -> HttpResponse:
@@ -126,13 +115,13 @@ class LotListView(ScopedListView):
 
 @login_required
 def lot_create(request: HttpRequest) -> HttpResponse:
-    _require(request, "samples.add_samplelot")
+    require(request, "samples.add_samplelot")
     form = LotForm(request.POST or None, products=Product.objects.visible_to(request.user).on_sale().order_by("code"))
     if request.method == "POST" and form.is_valid():
         try:
             services.create_lot(actor=request.user, **form.cleaned_data)
         except REFUSALS as error:
-            add_service_errors(form, error) if isinstance(error, ValidationError) else form.add_error(None, str(error))
+            service_error(form, error)
         else:
             messages.success(request, _("Saved."))
             return redirect("samples:lot_list")
@@ -143,7 +132,7 @@ def lot_create(request: HttpRequest) -> HttpResponse:
 def lot_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Correct a lot's batch number, expiry date or notes (optimistic locking: someone else's save first → say so)."""
     lot = get_visible_or_404(SampleLot, request.user, pk=pk)
-    _require(request, "samples.change_samplelot")
+    require(request, "samples.change_samplelot")
     form = LotEditForm(request.POST or None, initial={"batch_number": lot.batch_number, "expiry_date": lot.expiry_date,
                                                       "notes": lot.notes, "version": lot.version})
     if request.method == "POST" and form.is_valid():
@@ -152,8 +141,7 @@ def lot_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.update_lot(actor=request.user, lot=lot, changes=data, expected_version=version)
         except REFUSALS as error:
-            add_service_errors(form, error) if isinstance(error, (ValidationError, StaleVersion)) \
-                else form.add_error(None, str(error))
+            service_error(form, error)
         else:
             messages.success(request, _("Saved."))
             return redirect("samples:lot_list")
@@ -168,7 +156,7 @@ def _write(request: HttpRequest, form: Any, service: Any, done: str, success_url
     try:
         result = service(actor=request.user, **form.cleaned_data, **extra)
     except REFUSALS as error:
-        add_service_errors(form, error) if isinstance(error, ValidationError) else form.add_error(None, str(error))
+        service_error(form, error)
         return None
     messages.success(request, done)
     return redirect(success_url(result) if callable(success_url) else success_url)
@@ -176,7 +164,7 @@ def _write(request: HttpRequest, form: Any, service: Any, done: str, success_url
 
 @login_required
 def receipt_create(request: HttpRequest) -> HttpResponse:
-    _require(request, "samples.dispatch_samples")
+    require(request, "samples.dispatch_samples")
     lots = SampleLot.objects.visible_to(request.user).filter(expiry_date__gte=policy.today()).select_related("product")
     form = ReceiptForm(request.POST or None, lots=lots)
     if request.method == "POST" and form.is_valid():
@@ -189,7 +177,7 @@ def receipt_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def transfer_create(request: HttpRequest) -> HttpResponse:
-    _require(request, "samples.add_stocktransfer")
+    require(request, "samples.add_stocktransfer")
     form = TransferForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         response = _write(request, form, services.create_transfer,
@@ -202,7 +190,7 @@ def transfer_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def return_create(request: HttpRequest) -> HttpResponse:
-    _require(request, "samples.add_stockmovement")
+    require(request, "samples.add_stockmovement")
     form = ReturnForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         response = _write(request, form, services.return_stock, _("Return recorded."), "samples:movement_list")
@@ -213,7 +201,7 @@ def return_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def adjustment_create(request: HttpRequest) -> HttpResponse:
-    _require(request, "samples.add_stockmovement")
+    require(request, "samples.add_stockmovement")
     head_office = request.user.has_perm("samples.change_stockbalance")
     form = AdjustmentForm(request.POST or None, user=request.user, head_office=head_office)
     if request.method == "POST" and form.is_valid():
@@ -268,7 +256,7 @@ def transfer_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     except PermissionDenied as error:
         messages.error(request, str(error) or _("You cannot do this."))
     except REFUSALS as error:
-        _refused(request, error)
+        refused(request, error)
     return redirect(transfer.get_absolute_url())
 
 
@@ -286,7 +274,7 @@ def transfer_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     except PermissionDenied as error:
         messages.error(request, str(error) or _("You cannot do this."))
     except REFUSALS as error:
-        _refused(request, error)
+        refused(request, error)
     return redirect(transfer.get_absolute_url())
 
 
@@ -319,7 +307,7 @@ class DisbursementDetailView(ScopedDetailView):
 @login_required
 def disbursement_create(request: HttpRequest) -> HttpResponse:
     """Hand samples to a contact of one customer (``?institution=``); the recipient signs on the canvas."""
-    _require(request, "samples.add_disbursement")
+    require(request, "samples.add_disbursement")
     institution = get_visible_or_404(Institution, request.user, pk=request.GET.get("institution") or 0)
     contacts = Contact.objects.visible_to(request.user).working_at(institution).order_by("name", "id")[:500]
     form = DisbursementForm(request.POST or None, user=request.user,
@@ -330,7 +318,7 @@ def disbursement_create(request: HttpRequest) -> HttpResponse:
         try:
             disbursement = services.disburse(actor=request.user, institution=institution, **data)
         except REFUSALS as error:
-            add_service_errors(form, error) if isinstance(error, ValidationError) else form.add_error(None, str(error))
+            service_error(form, error)
         else:
             messages.success(request, _("Disbursement %(number)s recorded.") % {"number": disbursement.number})
             return redirect(disbursement.get_absolute_url())
@@ -387,7 +375,7 @@ def _count_page(request: HttpRequest, reconciliation: Reconciliation | None) -> 
             reconciliation = services.submit_reconciliation(actor=request.user, counts=wanted,
                                                             reconciliation=reconciliation, **form.cleaned_data)
         except REFUSALS as error:
-            add_service_errors(form, error) if isinstance(error, ValidationError) else form.add_error(None, str(error))
+            service_error(form, error)
         else:
             messages.success(request, _("Submitted to your manager."))
             return redirect(reconciliation.get_absolute_url())
@@ -400,14 +388,14 @@ def _count_page(request: HttpRequest, reconciliation: Reconciliation | None) -> 
 
 @login_required
 def reconciliation_create(request: HttpRequest) -> HttpResponse:
-    _require(request, "samples.add_reconciliation")
+    require(request, "samples.add_reconciliation")
     return _count_page(request, None)
 
 
 @login_required
 def reconciliation_recount(request: HttpRequest, pk: int) -> HttpResponse:
     reconciliation = get_visible_or_404(Reconciliation, request.user, pk=pk)
-    _require(request, "samples.add_reconciliation")
+    require(request, "samples.add_reconciliation")
     if reconciliation.holder_id != request.user.pk:
         raise PermissionDenied
     return _count_page(request, reconciliation)
@@ -421,7 +409,7 @@ def _decide(request: HttpRequest, pk: int, service: Any, done: str, **extra: Any
     except PermissionDenied:
         raise
     except REFUSALS as error:
-        _refused(request, error)
+        refused(request, error)
     return redirect(reconciliation.get_absolute_url())
 
 

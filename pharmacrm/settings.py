@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "pharmacrm.grading",
     "pharmacrm.engagement",
     "pharmacrm.content",
+    "pharmacrm.service",
 ]
 
 MIDDLEWARE = [

@@ -12,6 +12,7 @@ urlpatterns = [
     path("grading/", include("pharmacrm.grading.urls")),
     path("engagement/", include("pharmacrm.engagement.urls")),
     path("content/", include("pharmacrm.content.urls")),
+    path("service/", include("pharmacrm.service.urls")),
     path("imports/", include("pharmacrm.core.import_urls")),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", include("pharmacrm.api_urls")),

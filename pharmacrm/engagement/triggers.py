@@ -12,7 +12,8 @@ for its rep ``engagement.special_visit_lead_days`` ahead, with the event as its 
 
 An event raises one visit, ever (``Visit.trigger`` is unique per customer): running the job twice, or the next
 morning, adds nothing for the same event. Customers without an active owner are left out. Each rep gets one
-message with the number of visits raised for them. (Complaints raise theirs when the service desk exists.)
+message with the number of visits raised for them. A complaint raises its visit when it is logged
+(``raise_for``, called by the service desk).
 """
 
 from __future__ import annotations
@@ -97,8 +98,14 @@ def _new_customers(on: datetime.date) -> list[Event]:
 def raise_special_visits(on: datetime.date | None = None) -> int:
     """Plan a visit for every event not yet answered by one; returns how many were planned."""
     on = on or policy.today()
-    events = {(event.institution_id, event.trigger): event for event in (
-        *_grade_drops(on), *_falling_purchases(on), *_expiring_licences(on), *_new_customers(on))}
+    return raise_for([*_grade_drops(on), *_falling_purchases(on), *_expiring_licences(on), *_new_customers(on)], on)
+
+
+def raise_for(found: list[Event], on: datetime.date | None = None) -> int:
+    """Plan a visit for each of these events not yet answered by one (the job's, or one the service desk
+    raises when a complaint is logged); returns how many were planned."""
+    on = on or policy.today()
+    events = {(event.institution_id, event.trigger): event for event in found}
     if not events:
         return 0
     ids = sorted({pk for pk, _trigger in events})
@@ -123,6 +130,6 @@ def raise_special_visits(on: datetime.date | None = None) -> int:
         count = counts[rep.pk]
         notify(rep, ngettext("%(count)d special visit planned for you", "%(count)d special visits planned for you",
                              count) % {"count": count},
-               body=_("Raised by grade drops, falling purchases, expiring licences or new customers."),
+               body=_("Raised by grade drops, falling purchases, expiring licences, new customers or complaints."),
                url=f"{reverse('engagement:visit_list')}?kind=&status=planned")
     return len(visits)

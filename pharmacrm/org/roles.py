@@ -22,6 +22,8 @@ class Role(models.TextChoices):
     FINANCE = "finance", _("Finance")
     COMPLIANCE = "compliance", _("Compliance")
     PHARMACOVIGILANCE = "pharmacovigilance", _("Pharmacovigilance")
+    SERVICE = "service", _("Customer service")
+    MEDICAL = "medical", _("Medical affairs")
     LEADER = "leader", _("Leadership")
     ADMIN = "admin", _("System administrator")
 
@@ -46,6 +48,8 @@ ROLE_SCOPE: dict[str, str] = {
     Role.FINANCE: ScopeLevel.ALL,
     Role.COMPLIANCE: ScopeLevel.ALL,
     Role.PHARMACOVIGILANCE: ScopeLevel.ALL,
+    Role.SERVICE: ScopeLevel.ALL,
+    Role.MEDICAL: ScopeLevel.ALL,
     Role.LEADER: ScopeLevel.ALL,
     Role.ADMIN: ScopeLevel.ALL,
 }
@@ -130,35 +134,47 @@ CUSTOMER_STEWARDSHIP = CUSTOMER_FIELD_WORK | {"customers.delete_institution", "c
                                               "customers.export_institution", "customers.steward_institution",
                                               "customers.review_licence", "customers.import_institution"}
 
+#: the service desk (seed 000 四): field roles log cases and add what they learn; the service desk, medical
+#: affairs, pharmacovigilance and managers work them; the service desk keeps the assignment rules
+SERVICE_READ = {"service.view_case", "service.view_casenote", "service.view_slaclock"}
+SERVICE_LOGGING = SERVICE_READ | {"service.add_case", "service.add_casenote"}
+SERVICE_WORKING = SERVICE_LOGGING | {"service.work_case", "service.view_assignmentrule"}
+SERVICE_DESK = SERVICE_WORKING | {"service.add_assignmentrule", "service.change_assignmentrule"}
+
 #: model permissions per role: "app_label.codename" (checked by services via authorize())
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.REP: CUSTOMER_FIELD_WORK | ORDER_TAKING | PURCHASE_READ | SAMPLE_HOLDING | GRADING_READ | ENGAGEMENT_FIELD_WORK
-    | CONTENT_READ,
+    | CONTENT_READ | SERVICE_LOGGING,
     # academic reps cover the same hospitals for medical information; they do not create customers
-    Role.ACADEMIC_REP: CUSTOMER_READ | SAMPLE_HOLDING | GRADING_READ | ENGAGEMENT_FIELD_WORK | CONTENT_READ | {
+    Role.ACADEMIC_REP: CUSTOMER_READ | SAMPLE_HOLDING | GRADING_READ | ENGAGEMENT_FIELD_WORK | CONTENT_READ
+    | SERVICE_LOGGING | {
         "customers.change_contact", "customers.add_contact", "customers.view_contact_personal_data"},
     Role.MANAGER: CUSTOMER_FIELD_WORK | ORDER_CONFIRMING | TEAM_LEADING | PURCHASE_READ | SAMPLE_APPROVING
-    | GRADING_READ | ENGAGEMENT_REVIEWING | CONTENT_READ,
+    | GRADING_READ | ENGAGEMENT_REVIEWING | CONTENT_READ | SERVICE_WORKING,
     Role.REGIONAL_MANAGER: CUSTOMER_FIELD_WORK | ORDER_CONFIRMING | TEAM_LEADING | PURCHASE_READ | SAMPLE_APPROVING
-    | GRADING_READ | ENGAGEMENT_REVIEWING | CONTENT_READ,
+    | GRADING_READ | ENGAGEMENT_REVIEWING | CONTENT_READ | SERVICE_WORKING,
     Role.STEWARD: CUSTOMER_STEWARDSHIP | FLOW_STEWARDSHIP | GRADING_READ,
-    Role.KEY_ACCOUNT: CUSTOMER_READ | ORDER_READ | PURCHASE_READ | GRADING_READ | ENGAGEMENT_FIELD_WORK | CONTENT_READ | {
+    Role.KEY_ACCOUNT: CUSTOMER_READ | ORDER_READ | PURCHASE_READ | GRADING_READ | ENGAGEMENT_FIELD_WORK | CONTENT_READ
+    | SERVICE_WORKING | {
         "customers.view_contact_personal_data"},
     Role.MARKETING: CUSTOMER_READ | CATALOGUE_UPKEEP | PURCHASE_READ | SAMPLE_HEAD_OFFICE | GRADING_UPKEEP | ENGAGEMENT_READ
-    | GREETING_WRITING | CONTENT_WRITING
+    | GREETING_WRITING | CONTENT_WRITING | SERVICE_READ
     | {"customers.export_institution"},
     Role.LEGAL: CUSTOMER_READ | GRADING_READ,
     Role.FINANCE: CUSTOMER_READ | ORDER_FINANCE | PURCHASE_READ | GRADING_READ,
     Role.COMPLIANCE: CUSTOMER_READ | ORDER_READ | SAMPLE_READ | GRADING_READ | ENGAGEMENT_READ | GREETING_APPROVING
-    | CONTENT_APPROVING | {
+    | CONTENT_APPROVING | SERVICE_READ | {
         "customers.export_institution", "customers.view_contact_personal_data", "core.view_auditentry",
         "core.export_auditentry", "org.view_user"},
-    Role.PHARMACOVIGILANCE: CUSTOMER_READ | GRADING_READ,
+    Role.PHARMACOVIGILANCE: CUSTOMER_READ | GRADING_READ | SERVICE_WORKING | {
+        "service.report_pv", "customers.view_contact_personal_data"},
+    Role.SERVICE: CUSTOMER_READ | ORDER_READ | SERVICE_DESK | {"customers.view_contact_personal_data"},
+    Role.MEDICAL: CUSTOMER_READ | SERVICE_WORKING | {"customers.view_contact_personal_data"},
     Role.LEADER: CUSTOMER_READ | ORDER_READ | PURCHASE_READ | SAMPLE_READ | GRADING_READ | ENGAGEMENT_READ
-    | CONTENT_OVERSIGHT | {
+    | CONTENT_OVERSIGHT | SERVICE_READ | {
         "customers.export_institution", "org.view_accountrequest", "org.view_user"},
     Role.ADMIN: CUSTOMER_STEWARDSHIP | CATALOGUE_UPKEEP | ORDER_CONFIRMING | ORDER_FINANCE | FLOW_STEWARDSHIP
-    | SAMPLE_HEAD_OFFICE | SAMPLE_APPROVING | GRADING_UPKEEP | ENGAGEMENT_READ | CONTENT_OVERSIGHT | {
+    | SAMPLE_HEAD_OFFICE | SAMPLE_APPROVING | GRADING_UPKEEP | ENGAGEMENT_READ | CONTENT_OVERSIGHT | SERVICE_DESK | {
         "core.view_auditentry", "core.export_auditentry", "core.change_policyvalue", "core.change_calendarday",
         "org.add_accountrequest", "org.view_accountrequest", "org.approve_accountrequest", "org.change_user",
         "org.view_user"},

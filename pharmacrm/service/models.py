@@ -1,0 +1,262 @@
+"""The service desk (seed 000 四 售前、售中、售后; seed 002 六.(二) 24小时响应; seed 003 四.3 投诉处理).
+
+* ``Case`` — one customer request of any kind (consultation, clinical inquiry, quality feedback, return, medication
+  guidance, complaint) with an owner and a lifecycle: received → acknowledged → investigating → solution proposed
+  → resolved → confirmed by the customer → follow-up visit done → closed, reopened with a reason. Complaints and
+  quality cases need a root cause and a corrective action to close. A case is a GxP record: never deleted.
+* ``CaseNote`` — an internal note or a reply to the customer.
+* ``SlaClock`` — one engine for every deadline (``service.clocks``): first response in hours, contact and
+  resolution in China's working days, the pharmacovigilance report in calendar days; paused while waiting on the
+  customer, breached and escalated by the check job.
+* ``AssignmentRule`` — who gets a new case, by kind, product and province.
+
+Cases are seen with their customer (a rep sees their customers' cases), by the people working them, and by the
+service, medical and pharmacovigilance roles (all). Every write goes through ``service.services``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from pharmacrm.core.models import BaseModel
+from pharmacrm.core.querysets import ScopedQuerySet
+from pharmacrm.core.workflow import StateMachine, Transition
+from pharmacrm.customers.models import Contact, Institution, visible_institution_ids
+from pharmacrm.sales.models import Order, Product
+from pharmacrm.service.choices import (
+    OPEN_CASE_STATUSES,
+    CaseChannel,
+    CaseKind,
+    CaseStatus,
+    ClockBasis,
+    ClockKind,
+    PvKind,
+    PvSeriousness,
+    ReturnKind,
+    RootCause,
+    Severity,
+)
+
+MAX_TEXT = 8000
+
+
+class CaseQuerySet(ScopedQuerySet):
+    scoped = True
+
+    def visible_to(self, user: Any) -> Self:
+        """With the customer (a rep: their customers' cases; a manager: the team's…), plus the cases the user
+        owns or opened; roles that see everything see everything."""
+        if not getattr(user, "is_authenticated", False) or not user.has_perm("service.view_case"):
+            return self.none()
+        ids = visible_institution_ids(user)
+        if ids is None:
+            return self
+        return self.filter(Q(institution_id__in=ids) | Q(owner_id=user.pk) | Q(created_by_id=user.pk))
+
+    def open(self) -> Self:
+        return self.filter(status__in=OPEN_CASE_STATUSES)
+
+
+class Case(BaseModel):
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="cases",
+                                    verbose_name=_("customer"))
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.PROTECT, related_name="cases",
+                                verbose_name=_("contact"))
+    kind = models.CharField(_("kind"), max_length=16, choices=CaseKind.choices)
+    channel = models.CharField(_("channel"), max_length=16, choices=CaseChannel.choices, default=CaseChannel.HOTLINE)
+    severity = models.CharField(_("severity"), max_length=16, choices=Severity.choices, default=Severity.MEDIUM)
+    title = models.CharField(_("subject"), max_length=200)
+    description = models.TextField(_("description"), max_length=MAX_TEXT)
+    # what it is about: product and batch (quality), the order (returns)
+    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                verbose_name=_("product"))
+    batch_number = models.CharField(_("batch number"), max_length=40, blank=True)
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="cases",
+                              verbose_name=_("order"))
+    return_kind = models.CharField(_("return, exchange or compensation"), max_length=16, choices=ReturnKind.choices,
+                                   blank=True)
+    visit = models.ForeignKey("engagement.Visit", null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="cases", verbose_name=_("raised at visit"))
+    # who and where it stands
+    status = models.CharField(_("status"), max_length=16, choices=CaseStatus.choices, default=CaseStatus.RECEIVED)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="cases",
+                              verbose_name=_("owner"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("logged by"))
+    received_at = models.DateTimeField(_("received at"))
+    acknowledged_at = models.DateTimeField(_("first response at"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    solution = models.TextField(_("solution"), max_length=MAX_TEXT, blank=True)
+    root_cause = models.CharField(_("root cause"), max_length=20, choices=RootCause.choices, blank=True)
+    corrective_action = models.TextField(_("corrective action"), max_length=MAX_TEXT, blank=True)
+    follow_up_visit = models.ForeignKey("engagement.Visit", null=True, blank=True, on_delete=models.PROTECT,
+                                        related_name="+", verbose_name=_("follow-up visit"))
+    waiting_on_customer = models.BooleanField(_("waiting on the customer"), default=False)
+    # pharmacovigilance (DESIGN.md ground rules): a flag starts a reporting clock from the awareness date
+    pv_kind = models.CharField(_("pharmacovigilance flag"), max_length=8, choices=PvKind.choices, blank=True)
+    pv_seriousness = models.CharField(_("seriousness"), max_length=8, choices=PvSeriousness.choices, blank=True)
+    pv_aware_on = models.DateField(_("aware since"), null=True, blank=True)
+    pv_reported_at = models.DateTimeField(_("reported to pharmacovigilance at"), null=True, blank=True)
+    pv_reference = models.CharField(_("PV report reference"), max_length=60, blank=True)
+    #: the highest escalation any of its clocks reached: 0 owner, 1 manager, 2 leadership
+    escalation = models.PositiveSmallIntegerField(_("escalation"), default=0)
+
+    objects = CaseQuerySet.as_manager()
+
+    workflow = StateMachine("status", [
+        Transition(CaseStatus.RECEIVED, CaseStatus.ACKNOWLEDGED),
+        Transition((CaseStatus.ACKNOWLEDGED, CaseStatus.PROPOSED), CaseStatus.INVESTIGATING),
+        Transition((CaseStatus.ACKNOWLEDGED, CaseStatus.INVESTIGATING), CaseStatus.PROPOSED),
+        Transition((CaseStatus.ACKNOWLEDGED, CaseStatus.INVESTIGATING, CaseStatus.PROPOSED), CaseStatus.RESOLVED),
+        Transition(CaseStatus.RESOLVED, CaseStatus.CONFIRMED),
+        Transition(CaseStatus.CONFIRMED, CaseStatus.FOLLOWED_UP),
+        Transition((CaseStatus.CONFIRMED, CaseStatus.FOLLOWED_UP), CaseStatus.CLOSED),
+        Transition((CaseStatus.RESOLVED, CaseStatus.CONFIRMED, CaseStatus.FOLLOWED_UP, CaseStatus.CLOSED),
+                   CaseStatus.INVESTIGATING, reason_required=True),
+    ])
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        ordering = ["-received_at", "-id"]
+        permissions = [("work_case", _("Can work service cases")),
+                       ("report_pv", _("Can record pharmacovigilance reports"))]
+        indexes = [
+            models.Index(fields=["owner", "status"], name="case_owner_status_idx"),
+            models.Index(fields=["institution", "-received_at"], name="case_customer_idx"),
+            models.Index(fields=["kind", "received_at"], name="case_kind_received_idx"),
+            models.Index(fields=["product", "batch_number"], name="case_product_batch_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.title}"
+
+    @property
+    def number(self) -> str:
+        return f"CS{self.pk:08d}" if self.pk else "CS—"
+
+    def get_absolute_url(self) -> str:
+        return reverse("service:case_detail", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_CASE_STATUSES
+
+
+class CaseNoteQuerySet(ScopedQuerySet):
+    scoped = True
+
+    def visible_to(self, user: Any) -> Self:
+        return self.filter(case__in=Case.objects.visible_to(user).values("pk"))
+
+
+class CaseNote(BaseModel):
+    """A note on a case: internal (the team's working notes) or a reply the customer was given."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="notes", verbose_name=_("case"))
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by"))
+    internal = models.BooleanField(_("internal note"), default=True,
+                                   help_text=_("Internal notes are for the team; the others are what the customer "
+                                               "was told."))
+    body = models.TextField(_("note"), max_length=MAX_TEXT)
+
+    objects = CaseNoteQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("case note")
+        verbose_name_plural = _("case notes")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.case.number} · {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class SlaClockQuerySet(ScopedQuerySet):
+    scoped = True
+
+    def visible_to(self, user: Any) -> Self:
+        return self.filter(case__in=Case.objects.visible_to(user).values("pk"))
+
+    def running(self) -> Self:
+        return self.filter(stopped_at__isnull=True)
+
+
+class SlaClock(BaseModel):
+    """A deadline on a case (``service.clocks``): from ``started_at``, ``target`` hours, working days or days; the
+    time paused waiting on the customer moves the due time on; stopped when met; breached and escalated when
+    not."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="clocks", verbose_name=_("case"))
+    kind = models.CharField(_("clock"), max_length=16, choices=ClockKind.choices)
+    basis = models.CharField(_("counted in"), max_length=16, choices=ClockBasis.choices)
+    target = models.PositiveIntegerField(_("target"))
+    started_at = models.DateTimeField(_("started at"))
+    due_at = models.DateTimeField(_("due at"))
+    paused_at = models.DateTimeField(_("paused at"), null=True, blank=True)
+    stopped_at = models.DateTimeField(_("met at"), null=True, blank=True)
+    warned_at = models.DateTimeField(_("near-breach warning at"), null=True, blank=True)
+    breached_at = models.DateTimeField(_("breached at"), null=True, blank=True)
+    #: 0 the owner only, 1 the owner's manager told, 2 leadership told
+    escalation = models.PositiveSmallIntegerField(_("escalation"), default=0)
+    #: the case's owner, copied so a team's queue and breach list read one table
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                              verbose_name=_("owner"))
+
+    objects = SlaClockQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("SLA clock")
+        verbose_name_plural = _("SLA clocks")
+        ordering = ["due_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["case", "kind"], name="sla_clock_one_per_kind")]
+        indexes = [
+            models.Index(fields=["due_at"], condition=Q(stopped_at__isnull=True), name="sla_clock_running_idx"),
+            models.Index(fields=["owner", "due_at"], condition=Q(stopped_at__isnull=True),
+                         name="sla_clock_owner_running_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case.number} · {self.get_kind_display()}"
+
+    @property
+    def running(self) -> bool:
+        return self.stopped_at is None
+
+
+class AssignmentRuleQuerySet(ScopedQuerySet):
+    scoped = True
+
+    def visible_to(self, user: Any) -> Self:
+        return self if getattr(user, "is_authenticated", False) and user.has_perm(
+            "service.view_assignmentrule") else self.none()
+
+
+class AssignmentRule(BaseModel):
+    """Who gets a new case: the first active rule (by ``priority``) whose kind, product and province match (an
+    empty one matches all); no rule: the customer's rep for sales questions, else the one who logged it."""
+
+    priority = models.PositiveIntegerField(_("priority"), default=100, help_text=_("Lower runs first."))
+    kind = models.CharField(_("kind"), max_length=16, choices=CaseKind.choices, blank=True)
+    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                verbose_name=_("product"))
+    province_code = models.CharField(_("province"), max_length=6, blank=True)
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                 verbose_name=_("assign to"))
+    active = models.BooleanField(_("active"), default=True)
+
+    objects = AssignmentRuleQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("assignment rule")
+        verbose_name_plural = _("assignment rules")
+        ordering = ["priority", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.priority}: {self.get_kind_display() or '*'} → {self.assignee}"

@@ -1,0 +1,244 @@
+"""Service desk pages: the queue (running deadlines of the user's cases, the team's for a manager), breaches and
+near-breaches, the case list, logging a case, and the case page where it is worked. Thin: reads through
+``visible_to``, writes through ``service.services``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
+from django.views.decorators.http import require_POST
+
+from pharmacrm.core.audit import StaleVersion
+from pharmacrm.core.generic import ScopedListView, get_visible_or_404, refused, require, service_error
+from pharmacrm.core.models import StoredFile
+from pharmacrm.core.workflow import TransitionNotAllowed
+from pharmacrm.customers.models import Contact, Institution
+from pharmacrm.engagement.models import Visit
+from pharmacrm.org.models import User
+from pharmacrm.org.querysets import users_in_scope
+from pharmacrm.sales.choices import ProductStatus
+from pharmacrm.sales.models import Order, Product
+from pharmacrm.service import clocks, services
+from pharmacrm.service.choices import ROOT_CAUSE_KINDS, CaseStatus
+from pharmacrm.service.filters import CaseFilter
+from pharmacrm.service.forms import CaseForm, MoveForm, NoteForm, PvForm, PvReportForm, ReassignForm
+from pharmacrm.service.models import Case, SlaClock
+
+REFUSALS = (ValidationError, TransitionNotAllowed, StaleVersion, PermissionDenied)
+#: the rows a queue or breach page shows (the soonest due first)
+QUEUE_ROWS = 100
+#: what each status may move to from the case page, in the order the buttons show
+NEXT_STEPS = {
+    CaseStatus.ACKNOWLEDGED: (CaseStatus.INVESTIGATING, CaseStatus.PROPOSED, CaseStatus.RESOLVED),
+    CaseStatus.INVESTIGATING: (CaseStatus.PROPOSED, CaseStatus.RESOLVED),
+    CaseStatus.PROPOSED: (CaseStatus.RESOLVED, CaseStatus.INVESTIGATING),
+    CaseStatus.RESOLVED: (CaseStatus.CONFIRMED, CaseStatus.INVESTIGATING),
+    CaseStatus.CONFIRMED: (CaseStatus.FOLLOWED_UP, CaseStatus.CLOSED, CaseStatus.INVESTIGATING),
+    CaseStatus.FOLLOWED_UP: (CaseStatus.CLOSED, CaseStatus.INVESTIGATING),
+    CaseStatus.CLOSED: (CaseStatus.INVESTIGATING,),
+}
+
+
+def _owners(request: HttpRequest) -> Any:
+    """Whose deadlines the queue shows: the user's own; a manager's team; head office everyone's."""
+    return users_in_scope(request.user).values("pk")
+
+
+@login_required
+def queue(request: HttpRequest) -> HttpResponse:
+    """Running deadlines of the cases owned by the user (a manager: the team), soonest first."""
+    require(request, "service.view_case")
+    rows = (SlaClock.objects.visible_to(request.user).running().filter(owner__in=_owners(request))
+            .select_related("case__institution", "owner").order_by("due_at", "id")[:QUEUE_ROWS])
+    return render(request, "service/queue.html", {"rows": rows, "now": timezone.now(), "tab": "queue"})
+
+
+@login_required
+def breaches(request: HttpRequest) -> HttpResponse:
+    """Deadlines missed (or, ``?near=1``, due within ``service.warn_before_hours``), in the user's scope."""
+    require(request, "service.view_case")
+    near = request.GET.get("near") == "1"
+    rows = (clocks.breaches(SlaClock.objects.visible_to(request.user), near=near)
+            .select_related("case__institution", "owner")[:QUEUE_ROWS])
+    return render(request, "service/breaches.html", {"rows": rows, "near": near, "now": timezone.now(),
+                                                     "tab": "near" if near else "breaches"})
+
+
+class CaseListView(ScopedListView):
+    model = Case
+    permission_required = "service.view_case"
+    template_name = "service/case_list.html"
+    filterset_class = CaseFilter
+    select_related = ("institution", "owner")
+    sort_options = {"-received_at": ("-received_at", "-id"), "received_at": ("received_at", "id")}
+    sort_labels = {"-received_at": _l("Latest first"), "received_at": _l("Oldest first")}
+    export_permission = "service.work_case"
+    export_name = "cases"
+    # no descriptions or notes: they may hold patient details (sensitive personal data)
+    export_columns = ((_l("Case"), "number"), (_l("Received at"), "received_at"), (_l("Customer"), "institution.name"),
+                      (_l("Kind"), "get_kind_display"), (_l("Severity"), "get_severity_display"),
+                      (_l("Status"), "get_status_display"), (_l("Owner"), "owner.username"),
+                      (_l("Product"), "product"), (_l("Batch number"), "batch_number"),
+                      (_l("Root cause"), "get_root_cause_display"), (_l("First response at"), "acknowledged_at"),
+                      (_l("Resolved at"), "resolved_at"), (_l("Escalation"), "escalation"))
+    export_select_related = ("product",)
+
+
+def _case_form(request: HttpRequest, institution: Institution) -> CaseForm:
+    contacts = Contact.objects.visible_to(request.user).working_at(institution).order_by("name", "id")
+    products = Product.objects.filter(status=ProductStatus.ACTIVE).order_by("code")
+    orders = Order.objects.visible_to(request.user).filter(institution=institution).order_by("-id")[:100]
+    return CaseForm(request.POST or None, request.FILES or None, contacts=contacts, products=products,
+                    orders=Order.objects.filter(pk__in=[order.pk for order in orders]))
+
+
+@login_required
+def case_create(request: HttpRequest) -> HttpResponse:
+    """Log a case for a customer (``?institution=``; ``&visit=`` when raised at a visit)."""
+    require(request, "service.add_case")
+    institution = get_visible_or_404(Institution, request.user, pk=request.GET.get("institution") or 0)
+    visit = None
+    if str(request.GET.get("visit", "")).isdigit():
+        visit = get_visible_or_404(Visit, request.user, pk=request.GET["visit"], institution=institution)
+    form = _case_form(request, institution)
+    if request.method == "POST" and form.is_valid():
+        try:
+            case = services.open_case(actor=request.user, institution=institution, visit=visit, **form.cleaned_data)
+        except REFUSALS as error:
+            service_error(form, error)
+        else:
+            messages.success(request, _("Case %(number)s logged; %(owner)s owns it.") % {
+                "number": case.number, "owner": case.owner.get_full_name() or case.owner.username})
+            return redirect(case.get_absolute_url())
+    return render(request, "service/case_form.html", {"form": form, "institution": institution, "visit": visit},
+                  status=400 if form.errors else 200)
+
+
+def _detail(request: HttpRequest, case: Case, status: int = 200, **forms: Any) -> HttpResponse:
+    user = request.user
+    may_work = case.owner_id == user.pk or user.has_perm("service.work_case")
+    notes = case.notes.select_related("by")
+    visits = Visit.objects.visible_to(user).filter(institution=case.institution).order_by("-planned_for")[:20]
+    context = {
+        "case": case, "may_work": may_work, "notes": notes, "clocks": case.clocks.order_by("due_at"),
+        "now": timezone.now(), "next_steps": NEXT_STEPS.get(case.status, ()) if may_work else (),
+        "needs_root_cause": case.kind in ROOT_CAUSE_KINDS,
+        "attachments": case_attachments(case),
+        "note_form": forms.get("note_form") or NoteForm(),
+        "move_form": forms.get("move_form") or MoveForm(visits=Visit.objects.filter(pk__in=[v.pk for v in visits])),
+        "reassign_form": forms.get("reassign_form") or ReassignForm(users=_workers()),
+        "pv_form": forms.get("pv_form") or PvForm(),
+        "pv_report_form": forms.get("pv_report_form") or PvReportForm(),
+        "may_report_pv": user.has_perm("service.report_pv"),
+    }
+    return render(request, "service/case_detail.html", context, status=status)
+
+
+def case_attachments(case: Case) -> Any:
+    return StoredFile.objects.filter(content_type=ContentType.objects.get_for_model(Case), object_id=str(case.pk))
+
+
+def _workers() -> Any:
+    return User.objects.filter(is_active=True, groups__permissions__codename="view_case").distinct().order_by(
+        "username")
+
+
+def _case(request: HttpRequest, pk: int) -> Case:
+    require(request, "service.view_case")
+    return get_visible_or_404(Case.objects.select_related("institution", "contact", "owner", "product", "order",
+                                                          "visit", "follow_up_visit"), request.user, pk=pk)
+
+
+@login_required
+def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _detail(request, _case(request, pk))
+
+
+def _act(request: HttpRequest, case: Case, form_name: str, form: Any, action: Any, done: str) -> HttpResponse:
+    if form.is_valid():
+        try:
+            action(form.cleaned_data)
+        except REFUSALS as error:
+            service_error(form, error)
+        else:
+            messages.success(request, done)
+            return redirect(case.get_absolute_url())
+    case.refresh_from_db()
+    return _detail(request, case, status=400, **{form_name: form})
+
+
+@login_required
+@require_POST
+def case_note(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _case(request, pk)
+    return _act(request, case, "note_form", NoteForm(request.POST), lambda data: services.add_note(
+        actor=request.user, case=case, body=data["body"], internal=data["internal"]), _("Note added."))
+
+
+@login_required
+@require_POST
+def case_respond(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _case(request, pk)
+    try:
+        services.respond(actor=request.user, case=case)
+    except REFUSALS as error:
+        refused(request, error)
+    else:
+        messages.success(request, _("First response recorded."))
+    return redirect(case.get_absolute_url())
+
+
+@login_required
+@require_POST
+def case_move(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _case(request, pk)
+    visits = Visit.objects.visible_to(request.user).filter(institution=case.institution)
+    form = MoveForm(request.POST, visits=visits)
+    return _act(request, case, "move_form", form, lambda data: services.move(
+        actor=request.user, case=case, **data), _("Case updated."))
+
+
+@login_required
+@require_POST
+def case_wait(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _case(request, pk)
+    try:
+        services.set_waiting(actor=request.user, case=case, waiting=request.POST.get("waiting") == "1",
+                             reason=request.POST.get("reason", ""))
+    except REFUSALS as error:
+        refused(request, error)
+    return redirect(case.get_absolute_url())
+
+
+@login_required
+@require_POST
+def case_reassign(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _case(request, pk)
+    return _act(request, case, "reassign_form", ReassignForm(request.POST, users=_workers()),
+                lambda data: services.reassign(actor=request.user, case=case, **data), _("Case reassigned."))
+
+
+@login_required
+@require_POST
+def case_pv(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _case(request, pk)
+    return _act(request, case, "pv_form", PvForm(request.POST), lambda data: services.flag_pv(
+        actor=request.user, case=case, kind=data["pv_kind"], seriousness=data["pv_seriousness"],
+        aware_on=data["pv_aware_on"]), _("Flagged for pharmacovigilance; the reporting clock runs."))
+
+
+@login_required
+@require_POST
+def case_pv_report(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _case(request, pk)
+    return _act(request, case, "pv_report_form", PvReportForm(request.POST), lambda data: services.record_pv_report(
+        actor=request.user, case=case, reference=data["reference"]), _("Report recorded."))

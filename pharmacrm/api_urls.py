@@ -18,6 +18,7 @@ from pharmacrm.org.api.views import ObtainTokenView
 from pharmacrm.org.api.views import register as register_org
 from pharmacrm.sales.api.views import register as register_sales
 from pharmacrm.samples.api.views import register as register_samples
+from pharmacrm.service.api.views import register as register_service
 
 router = DefaultRouter()
 for register in (register_core, register_approvals, register_policy, register_saved_filters, register_imports, register_org,
@@ -27,6 +28,7 @@ register_samples(router)
 register_grading(router)
 register_engagement(router)
 register_care(router)
+register_service(router)
 register_content(router)
 
 urlpatterns = [

@@ -327,6 +327,11 @@ SPECTACULAR_SETTINGS = {
         "VisitKindEnum": "pharmacrm.engagement.choices.VisitKind",
         "ContentKindEnum": "pharmacrm.content.choices.ContentKind",
         "ConsentChannelEnum": "pharmacrm.customers.choices.ConsentChannel",
+        "CaseKindEnum": "pharmacrm.service.choices.CaseKind",
+        "CaseChannelEnum": "pharmacrm.service.choices.CaseChannel",
+        "ClockKindEnum": "pharmacrm.service.choices.ClockKind",
+        "PvKindEnum": "pharmacrm.service.choices.PvKind",
+        "PvSeriousnessEnum": "pharmacrm.service.choices.PvSeriousness",
     },
 }
 

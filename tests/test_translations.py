@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent / "pharmacrm"
 CATALOGUE = ROOT / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
 
 PY_CALL = re.compile(
-    r"""\b(?:_|gettext|gettext_lazy|pgettext|ngettext)\(\s*"""
+    r"""\b(?:_|_l|gettext|gettext_lazy|pgettext|ngettext)\(\s*"""
     r"""(?P<q>["'])(?P<text>(?:\\.|(?!(?P=q)).)*)(?P=q)\s*[,)]"""
 )
 TEMPLATE_TAG = re.compile(r"""{%\s*(?:translate|trans)\s+(?P<q>["'])(?P<text>.*?)(?P=q)""")

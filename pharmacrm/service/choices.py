@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class CaseKind(models.TextChoices):
@@ -34,10 +35,10 @@ OPEN_CASE_STATUSES = (CaseStatus.RECEIVED, CaseStatus.ACKNOWLEDGED, CaseStatus.I
 
 
 class Severity(models.TextChoices):
-    LOW = "low", _("Low")
-    MEDIUM = "medium", _("Medium")
-    HIGH = "high", _("High")
-    CRITICAL = "critical", _("Critical")
+    LOW = "low", pgettext_lazy("severity", "Low")
+    MEDIUM = "medium", pgettext_lazy("severity", "Medium")
+    HIGH = "high", pgettext_lazy("severity", "High")
+    CRITICAL = "critical", pgettext_lazy("severity", "Critical")
 
 
 class CaseChannel(models.TextChoices):
@@ -49,7 +50,7 @@ class CaseChannel(models.TextChoices):
 
 
 class ReturnKind(models.TextChoices):
-    RETURN = "return", _("Return")
+    RETURN = "return", pgettext_lazy("return kind", "Return")
     EXCHANGE = "exchange", _("Exchange")
     REPLENISHMENT = "replenishment", _("Replenishment")
     COMPENSATION = "compensation", _("Compensation")

@@ -46,6 +46,11 @@ NEXT_STEPS = {
     CaseStatus.FOLLOWED_UP: (CaseStatus.CLOSED, CaseStatus.INVESTIGATING),
     CaseStatus.CLOSED: (CaseStatus.INVESTIGATING,),
 }
+#: the buttons' words for each step
+STEP_LABELS = {CaseStatus.INVESTIGATING: _l("Investigate"), CaseStatus.PROPOSED: _l("Propose the solution"),
+               CaseStatus.RESOLVED: _l("Resolved"), CaseStatus.CONFIRMED: _l("The customer confirmed"),
+               CaseStatus.FOLLOWED_UP: _l("Follow-up visit done"), CaseStatus.CLOSED: _l("Close")}
+REOPENED_FROM = (CaseStatus.RESOLVED, CaseStatus.CONFIRMED, CaseStatus.FOLLOWED_UP, CaseStatus.CLOSED)
 
 
 def _owners(request: HttpRequest) -> Any:
@@ -130,7 +135,9 @@ def _detail(request: HttpRequest, case: Case, status: int = 200, **forms: Any) -
     visits = Visit.objects.visible_to(user).filter(institution=case.institution).order_by("-planned_for")[:20]
     context = {
         "case": case, "may_work": may_work, "notes": notes, "clocks": case.clocks.order_by("due_at"),
-        "now": timezone.now(), "next_steps": NEXT_STEPS.get(case.status, ()) if may_work else (),
+        "now": timezone.now(),
+        "next_steps": [(step, _("Reopen") if step == CaseStatus.INVESTIGATING and case.status in REOPENED_FROM
+                        else STEP_LABELS[step]) for step in NEXT_STEPS.get(case.status, ())] if may_work else [],
         "needs_root_cause": case.kind in ROOT_CAUSE_KINDS,
         "attachments": case_attachments(case),
         "note_form": forms.get("note_form") or NoteForm(),

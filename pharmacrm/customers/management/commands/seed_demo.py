@@ -83,7 +83,7 @@ TEAMS: list[tuple[str, str | None]] = [
     ("华中大区", "销售部"), ("华中一组", "华中大区"),
     ("总经理办公室", None), ("信息技术部", None), ("客户主数据组", None), ("合规部", None),
     ("市场部", None), ("财务部", None), ("法务部", None), ("大客户部", None), ("医学部", None),
-    ("药物警戒部", None),
+    ("药物警戒部", None), ("客户服务部", None),
 ]
 
 
@@ -133,6 +133,9 @@ DEMO_USERS: list[DemoUser] = [
     DemoUser("rep_guangzhou", "梁嘉欣", Role.REP, "华南一组", ("440100",), weight=8),
     DemoUser("rep_shenzhen", "钟伟强", Role.REP, "华南一组", ("440300",), weight=7),
     DemoUser("rep_wuhan", "胡丹", Role.REP, "华中一组", ("420100",), weight=7),
+    # the service desk (issue 7): complaints, returns and quality feedback; clinical questions to medical affairs
+    DemoUser("service_desk", "唐婷", Role.SERVICE, "客户服务部"),
+    DemoUser("medical", "许博文", Role.MEDICAL, "医学部"),
 ]
 
 # --- vocabulary -------------------------------------------------------------------------

@@ -1,0 +1,221 @@
+"""Service desk API: ``/api/v1/cases/`` (``POST`` logs one; ``…/{id}/respond/``, ``move/``, ``notes/``, ``wait/``,
+``reassign/``, ``pv/``, ``pv-report/``) and ``/api/v1/case-clocks/`` (``?breached=1``, ``?near=1``) — the same
+services and scope as the pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.routers import DefaultRouter
+
+from pharmacrm.core.api.base import ScopedModelViewSet, expected_version, require_visible, with_etag
+from pharmacrm.customers.models import Contact, Institution
+from pharmacrm.engagement.models import Visit
+from pharmacrm.org.models import User
+from pharmacrm.sales.models import Order, Product
+from pharmacrm.service import clocks, services
+from pharmacrm.service.choices import CaseChannel, CaseKind, CaseStatus, PvKind, PvSeriousness, ReturnKind, RootCause
+from pharmacrm.service.choices import Severity as SeverityChoice
+from pharmacrm.service.models import MAX_TEXT, Case, CaseNote, SlaClock
+
+
+class ClockSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SlaClock
+        fields = ["id", "case", "kind", "basis", "target", "started_at", "due_at", "paused_at", "stopped_at",
+                  "warned_at", "breached_at", "escalation", "owner"]
+        read_only_fields = fields
+
+
+class NoteSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CaseNote
+        fields = ["id", "by", "internal", "body", "created_at"]
+        read_only_fields = fields
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    clocks = ClockSerializer(many=True, read_only=True)
+    notes = NoteSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Case
+        fields = ["id", "number", "institution", "contact", "kind", "channel", "severity", "title", "description",
+                  "product", "batch_number", "order", "return_kind", "visit", "status", "owner", "created_by",
+                  "received_at", "acknowledged_at", "resolved_at", "closed_at", "solution", "root_cause",
+                  "corrective_action", "follow_up_visit", "waiting_on_customer", "pv_kind", "pv_seriousness",
+                  "pv_aware_on", "pv_reported_at", "pv_reference", "escalation", "clocks", "notes", "version",
+                  "created_at"]
+        read_only_fields = fields
+
+
+class CaseInputSerializer(serializers.Serializer):
+    institution = serializers.PrimaryKeyRelatedField(queryset=Institution.objects.all())
+    kind = serializers.ChoiceField(choices=CaseKind.choices)
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=MAX_TEXT)
+    contact = serializers.PrimaryKeyRelatedField(queryset=Contact.objects.all(), required=False, allow_null=True,
+                                                 default=None)
+    channel = serializers.ChoiceField(choices=CaseChannel.choices, required=False, default=CaseChannel.HOTLINE)
+    severity = serializers.ChoiceField(choices=SeverityChoice.choices, required=False, default=SeverityChoice.MEDIUM)
+    product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all(), required=False, allow_null=True,
+                                                 default=None)
+    batch_number = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    order = serializers.PrimaryKeyRelatedField(queryset=Order.objects.all(), required=False, allow_null=True,
+                                               default=None)
+    return_kind = serializers.ChoiceField(choices=ReturnKind.choices, required=False, allow_blank=True, default="")
+    visit = serializers.PrimaryKeyRelatedField(queryset=Visit.objects.all(), required=False, allow_null=True,
+                                               default=None)
+    received_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    pv_kind = serializers.ChoiceField(choices=PvKind.choices, required=False, allow_blank=True, default="")
+    pv_seriousness = serializers.ChoiceField(choices=PvSeriousness.choices, required=False, allow_blank=True,
+                                             default="")
+
+
+class MoveSerializer(serializers.Serializer):
+    to = serializers.ChoiceField(choices=[choice for choice in CaseStatus.choices
+                                          if choice[0] not in (CaseStatus.RECEIVED, CaseStatus.ACKNOWLEDGED)])
+    solution = serializers.CharField(max_length=MAX_TEXT, required=False, allow_blank=True, default="")
+    root_cause = serializers.ChoiceField(choices=RootCause.choices, required=False, allow_blank=True, default="")
+    corrective_action = serializers.CharField(max_length=MAX_TEXT, required=False, allow_blank=True, default="")
+    follow_up_visit = serializers.PrimaryKeyRelatedField(queryset=Visit.objects.all(), required=False,
+                                                         allow_null=True, default=None)
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class NoteInputSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=MAX_TEXT)
+    internal = serializers.BooleanField(default=True)
+
+
+class WaitSerializer(serializers.Serializer):
+    waiting = serializers.BooleanField()
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class ReassignSerializer(serializers.Serializer):
+    owner = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
+    reason = serializers.CharField(max_length=500)
+
+
+class PvSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=PvKind.choices)
+    seriousness = serializers.ChoiceField(choices=PvSeriousness.choices, required=False, default=PvSeriousness.OTHER)
+    aware_on = serializers.DateField(required=False, allow_null=True, default=None)
+
+
+class PvReportSerializer(serializers.Serializer):
+    reference = serializers.CharField(max_length=60)
+
+
+def _validated(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    payload = serializer_class(data=request.data)
+    payload.is_valid(raise_exception=True)
+    return dict(payload.validated_data)
+
+
+class CaseViewSet(ScopedModelViewSet):
+    model = Case
+    queryset = Case.objects.none()
+    serializer_class = CaseSerializer
+
+    def get_queryset(self) -> Any:
+        rows = super().get_queryset().prefetch_related("clocks", "notes")
+        params = self.request.query_params
+        if params.get("status") == "open":
+            rows = rows.open()
+        elif params.get("status") in CaseStatus.values:
+            rows = rows.filter(status=params["status"])
+        if params.get("kind") in CaseKind.values:
+            rows = rows.filter(kind=params["kind"])
+        if str(params.get("institution", "")).isdigit():
+            rows = rows.filter(institution_id=params["institution"])
+        return rows
+
+    def _response(self, case: Case, http_status: int = status.HTTP_200_OK) -> Response:
+        case = self.get_queryset().get(pk=case.pk)
+        return with_etag(CaseSerializer(case).data, case.version, http_status)
+
+    @extend_schema(request=CaseInputSerializer, responses=CaseSerializer)
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = _validated(CaseInputSerializer, request)
+        require_visible(Institution, request.user, data["institution"], "institution")
+        require_visible(Contact, request.user, data["contact"], "contact")
+        require_visible(Order, request.user, data["order"], "order")
+        require_visible(Visit, request.user, data["visit"], "visit")
+        return self._response(services.open_case(actor=request.user, **data), status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=CaseSerializer)
+    @action(detail=True, methods=["post"])
+    def respond(self, request: Request, pk: str | None = None) -> Response:
+        return self._response(services.respond(actor=request.user, case=self.get_object(),
+                                               expected_version=expected_version(request)))
+
+    @extend_schema(request=MoveSerializer, responses=CaseSerializer)
+    @action(detail=True, methods=["post"])
+    def move(self, request: Request, pk: str | None = None) -> Response:
+        """Move the case on (``to``); send ``If-Match`` with the version you last saw."""
+        data = _validated(MoveSerializer, request)
+        require_visible(Visit, request.user, data["follow_up_visit"], "follow_up_visit")
+        return self._response(services.move(actor=request.user, case=self.get_object(),
+                                            expected_version=expected_version(request), **data))
+
+    @extend_schema(request=NoteInputSerializer, responses=CaseSerializer)
+    @action(detail=True, methods=["post"])
+    def notes(self, request: Request, pk: str | None = None) -> Response:
+        data = _validated(NoteInputSerializer, request)
+        case = self.get_object()
+        services.add_note(actor=request.user, case=case, **data)
+        return self._response(case, status.HTTP_201_CREATED)
+
+    @extend_schema(request=WaitSerializer, responses=CaseSerializer)
+    @action(detail=True, methods=["post"])
+    def wait(self, request: Request, pk: str | None = None) -> Response:
+        data = _validated(WaitSerializer, request)
+        return self._response(services.set_waiting(actor=request.user, case=self.get_object(), **data))
+
+    @extend_schema(request=ReassignSerializer, responses=CaseSerializer)
+    @action(detail=True, methods=["post"])
+    def reassign(self, request: Request, pk: str | None = None) -> Response:
+        data = _validated(ReassignSerializer, request)
+        return self._response(services.reassign(actor=request.user, case=self.get_object(), **data))
+
+    @extend_schema(request=PvSerializer, responses=CaseSerializer)
+    @action(detail=True, methods=["post"])
+    def pv(self, request: Request, pk: str | None = None) -> Response:
+        data = _validated(PvSerializer, request)
+        return self._response(services.flag_pv(actor=request.user, case=self.get_object(), **data))
+
+    @extend_schema(request=PvReportSerializer, responses=CaseSerializer)
+    @action(detail=True, methods=["post"], url_path="pv-report")
+    def pv_report(self, request: Request, pk: str | None = None) -> Response:
+        data = _validated(PvReportSerializer, request)
+        return self._response(services.record_pv_report(actor=request.user, case=self.get_object(), **data))
+
+
+class ClockViewSet(ScopedModelViewSet):
+    """Deadlines of the cases the user sees, soonest first: ``?breached=1`` missed, ``?near=1`` due soon,
+    ``?mine=1`` the user's own."""
+
+    model = SlaClock
+    queryset = SlaClock.objects.none()
+    serializer_class = ClockSerializer
+
+    def get_queryset(self) -> Any:
+        rows = super().get_queryset()
+        params = self.request.query_params
+        if params.get("breached") == "1" or params.get("near") == "1":
+            rows = clocks.breaches(rows, near=params.get("near") == "1")
+        if params.get("mine") == "1":
+            rows = rows.filter(owner=self.request.user)
+        return rows.order_by("due_at", "id")
+
+
+def register(router: DefaultRouter) -> None:
+    router.register("cases", CaseViewSet, basename="case")
+    router.register("case-clocks", ClockViewSet, basename="slaclock")

@@ -1,0 +1,86 @@
+"""Service desk pages: log a case from the customer page, work it on the case page, the queue and the breach
+list; bad input as field messages, scope as 404."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+
+from conftest import login
+from pharmacrm.service import clocks, services
+from pharmacrm.service.choices import CaseStatus
+from pharmacrm.service.models import Case
+
+pytestmark = pytest.mark.django_db
+
+PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+       b"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
+
+
+def test_log_and_work_a_quality_case_through_the_pages(client: Any, desk: dict[str, Any]) -> None:
+    login(client, desk["rep_east"])
+    page = client.get(desk["institution_east"].get_absolute_url()).content.decode()
+    create = f"{reverse('service:case_create')}?institution={desk['institution_east'].pk}"
+    assert create in page.replace("&amp;", "&")  # "Log a case" on the customer page
+    response = client.post(create, {"kind": "quality", "title": "", "description": "x", "channel": "visit",
+                                    "severity": "medium"})
+    assert response.status_code == 400 and not Case.objects.exists()
+    response = client.post(create, {"kind": "quality", "title": "药片破损", "description": "一盒中三片破碎",
+                                    "channel": "visit", "severity": "medium", "product": desk["product"].pk,
+                                    "batch_number": "B2026001", "pv_kind": "pqc", "pv_seriousness": "other",
+                                    "evidence": SimpleUploadedFile("box.png", PNG, content_type="image/png")})
+    case = Case.objects.get()
+    assert response.status_code == 302 and response.url == case.get_absolute_url()
+    assert case.owner == desk["agent"] and case.pv_kind == "pqc"
+    page = client.get(case.get_absolute_url()).content.decode()
+    assert "box.png" in page and 'id="move-form"' not in page  # the rep sees it, the desk works it
+    login(client, desk["rep_west"])
+    assert client.get(case.get_absolute_url()).status_code == 404
+    login(client, desk["agent"])
+    assert case.number in client.get(reverse("service:queue")).content.decode()
+    client.post(reverse("service:case_note", args=[case.pk]), {"body": "已联系药房", "internal": "0"})
+    case.refresh_from_db()
+    assert case.status == CaseStatus.ACKNOWLEDGED
+    response = client.post(reverse("service:case_move", args=[case.pk]), {"to": "resolved"})
+    assert response.status_code == 400 and Case.objects.get().status == CaseStatus.ACKNOWLEDGED  # no solution
+    client.post(reverse("service:case_move", args=[case.pk]), {"to": "resolved", "solution": "换货"})
+    client.post(reverse("service:case_move", args=[case.pk]), {"to": "confirmed"})
+    response = client.post(reverse("service:case_move", args=[case.pk]), {"to": "closed"})
+    assert response.status_code == 400  # a quality case needs its cause and action
+    response = client.post(reverse("service:case_move", args=[case.pk]), {
+        "to": "closed", "root_cause": "packaging", "corrective_action": "加强包装"})
+    assert response.status_code == 302 and Case.objects.get().status == CaseStatus.CLOSED
+
+
+def test_breaches_and_due_soon_lists(client: Any, desk: dict[str, Any]) -> None:
+    late = services.open_case(actor=desk["agent"], institution=desk["institution_east"], kind="clinical",
+                              title="晚了", description="d", received_at=timezone.now() - datetime.timedelta(hours=30),
+                              owner=desk["medic"])
+    result = clocks.check()
+    assert result.breached >= 1
+    assert desk["manager_east"].notifications.count() == 0  # the medic's manager: none in this org
+    login(client, desk["agent"])
+    page = client.get(reverse("service:breaches")).content.decode()
+    assert late.number in page
+    assert client.get(f"{reverse('service:breaches')}?near=1").status_code == 200
+    login(client, desk["rep_west"])
+    assert late.number not in client.get(reverse("service:breaches")).content.decode()
+
+
+def test_the_case_list_filters_and_exports_without_descriptions(client: Any, desk: dict[str, Any]) -> None:
+    services.open_case(actor=desk["agent"], institution=desk["institution_east"], kind="complaint", title="投诉一",
+                       description="患者张三服药后头晕")
+    login(client, desk["agent"])
+    page = client.get(f"{reverse('service:case_list')}?state=open&kind=complaint").content.decode()
+    assert "投诉一" in page
+    export = client.get(f"{reverse('service:case_list')}?format=csv")
+    body = b"".join(export.streaming_content).decode("utf-8-sig") if export.streaming else export.content.decode()
+    assert export.status_code == 200 and "投诉一" not in body and "张三" not in body
+    login(client, desk["rep_east"])
+    assert client.get(f"{reverse('service:case_list')}?format=csv").status_code == 403
+    assert client.get(f"{reverse('service:case_list')}?received_from=junk").status_code in (200, 400)

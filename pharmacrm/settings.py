@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "pharmacrm.engagement",
     "pharmacrm.content",
     "pharmacrm.service",
+    "pharmacrm.surveys",
 ]
 
 MIDDLEWARE = [

@@ -37,6 +37,7 @@ demo: migrate
 	@$(MANAGE) seed_grading --if-empty
 	@$(MANAGE) seed_engagement --if-empty
 	@$(MANAGE) seed_content --if-empty
+	@$(MANAGE) seed_surveys --if-empty
 
 worker: install
 	$(MANAGE) run_huey

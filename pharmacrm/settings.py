@@ -328,6 +328,7 @@ SPECTACULAR_SETTINGS = {
         "VisitKindEnum": "pharmacrm.engagement.choices.VisitKind",
         "ContentKindEnum": "pharmacrm.content.choices.ContentKind",
         "ConsentChannelEnum": "pharmacrm.customers.choices.ConsentChannel",
+        "SurveyChannelEnum": "pharmacrm.surveys.choices.SurveyChannel",
     },
 }
 

@@ -38,6 +38,7 @@ demo: migrate
 	@$(MANAGE) seed_engagement --if-empty
 	@$(MANAGE) seed_content --if-empty
 	@$(MANAGE) seed_service --if-empty
+	@$(MANAGE) seed_surveys --if-empty
 
 worker: install
 	$(MANAGE) run_huey

@@ -19,6 +19,7 @@ from pharmacrm.org.api.views import register as register_org
 from pharmacrm.sales.api.views import register as register_sales
 from pharmacrm.samples.api.views import register as register_samples
 from pharmacrm.service.api.views import register as register_service
+from pharmacrm.surveys.api.views import register as register_surveys
 
 router = DefaultRouter()
 for register in (register_core, register_approvals, register_policy, register_saved_filters, register_imports, register_org,
@@ -30,6 +31,7 @@ register_engagement(router)
 register_care(router)
 register_service(router)
 register_content(router)
+register_surveys(router)
 
 urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),

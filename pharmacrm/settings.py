@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "pharmacrm.engagement",
     "pharmacrm.content",
     "pharmacrm.service",
+    "pharmacrm.surveys",
 ]
 
 MIDDLEWARE = [
@@ -332,6 +333,7 @@ SPECTACULAR_SETTINGS = {
         "ClockKindEnum": "pharmacrm.service.choices.ClockKind",
         "PvKindEnum": "pharmacrm.service.choices.PvKind",
         "PvSeriousnessEnum": "pharmacrm.service.choices.PvSeriousness",
+        "SurveyChannelEnum": "pharmacrm.surveys.choices.SurveyChannel",
     },
 }
 

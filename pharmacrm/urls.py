@@ -2,6 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from pharmacrm.core.views import healthz
+from pharmacrm.surveys.public_views import survey_page
 
 urlpatterns = [
     path("", include("pharmacrm.core.urls")),
@@ -13,6 +14,9 @@ urlpatterns = [
     path("engagement/", include("pharmacrm.engagement.urls")),
     path("content/", include("pharmacrm.content.urls")),
     path("service/", include("pharmacrm.service.urls")),
+    path("surveys/", include("pharmacrm.surveys.urls")),
+    # the public survey page: outside the API, no sign-in (the link's secret is the key)
+    path("s/<str:token>/", survey_page, name="survey_public"),
     path("imports/", include("pharmacrm.core.import_urls")),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", include("pharmacrm.api_urls")),

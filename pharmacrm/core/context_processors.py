@@ -28,6 +28,8 @@ def navigation(user: Any, awaiting_approval_count: int = 0) -> list[dict[str, An
         items.append({"label": _("Visits"), "url": reverse("engagement:today"), "icon": "calendar-check"})
     if user.has_perm("service.view_case"):
         items.append({"label": _("Service"), "url": reverse("service:queue"), "icon": "life-preserver"})
+    if user.has_perm("surveys.view_surveyresponse"):
+        items.append({"label": _("Surveys"), "url": reverse("surveys:home"), "icon": "emoji-smile"})
     if user.has_perm("content.view_contentitem"):
         items.append({"label": _("Content"), "url": reverse("content:home"), "icon": "journal-richtext"})
     if user.has_perm("samples.view_stockbalance"):

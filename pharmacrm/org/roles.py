@@ -140,41 +140,52 @@ SERVICE_READ = {"service.view_case", "service.view_casenote", "service.view_slac
 SERVICE_LOGGING = SERVICE_READ | {"service.add_case", "service.add_casenote"}
 SERVICE_WORKING = SERVICE_LOGGING | {"service.work_case", "service.view_assignmentrule"}
 SERVICE_DESK = SERVICE_WORKING | {"service.add_assignmentrule", "service.change_assignmentrule"}
+#: satisfaction surveys (seed 000 四.3, seed 003 四.4): everyone who works with customers reads the results of the
+#: customers they see; field roles and the desk make survey links to send; managers, leadership and the desk
+#: export results; the service desk and marketing write question sets and run campaigns
+SURVEY_READ = {"surveys.view_questionset", "surveys.view_surveycampaign", "surveys.view_surveyinvitation",
+               "surveys.view_surveyresponse"}
+SURVEY_SENDING = SURVEY_READ | {"surveys.send_surveyinvitation"}
+SURVEY_EXPORT = {"surveys.export_surveyresponse"}
+SURVEY_MANAGING = SURVEY_SENDING | SURVEY_EXPORT | {
+    "surveys.add_questionset", "surveys.change_questionset", "surveys.add_surveycampaign",
+    "surveys.change_surveycampaign", "surveys.launch_surveycampaign"}
 
 #: model permissions per role: "app_label.codename" (checked by services via authorize())
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.REP: CUSTOMER_FIELD_WORK | ORDER_TAKING | PURCHASE_READ | SAMPLE_HOLDING | GRADING_READ | ENGAGEMENT_FIELD_WORK
-    | CONTENT_READ | SERVICE_LOGGING,
+    | CONTENT_READ | SERVICE_LOGGING | SURVEY_SENDING,
     # academic reps cover the same hospitals for medical information; they do not create customers
     Role.ACADEMIC_REP: CUSTOMER_READ | SAMPLE_HOLDING | GRADING_READ | ENGAGEMENT_FIELD_WORK | CONTENT_READ
-    | SERVICE_LOGGING | {
+    | SERVICE_LOGGING | SURVEY_READ | {
         "customers.change_contact", "customers.add_contact", "customers.view_contact_personal_data"},
     Role.MANAGER: CUSTOMER_FIELD_WORK | ORDER_CONFIRMING | TEAM_LEADING | PURCHASE_READ | SAMPLE_APPROVING
-    | GRADING_READ | ENGAGEMENT_REVIEWING | CONTENT_READ | SERVICE_WORKING,
+    | GRADING_READ | ENGAGEMENT_REVIEWING | CONTENT_READ | SERVICE_WORKING | SURVEY_SENDING | SURVEY_EXPORT,
     Role.REGIONAL_MANAGER: CUSTOMER_FIELD_WORK | ORDER_CONFIRMING | TEAM_LEADING | PURCHASE_READ | SAMPLE_APPROVING
-    | GRADING_READ | ENGAGEMENT_REVIEWING | CONTENT_READ | SERVICE_WORKING,
+    | GRADING_READ | ENGAGEMENT_REVIEWING | CONTENT_READ | SERVICE_WORKING | SURVEY_SENDING | SURVEY_EXPORT,
     Role.STEWARD: CUSTOMER_STEWARDSHIP | FLOW_STEWARDSHIP | GRADING_READ,
     Role.KEY_ACCOUNT: CUSTOMER_READ | ORDER_READ | PURCHASE_READ | GRADING_READ | ENGAGEMENT_FIELD_WORK | CONTENT_READ
-    | SERVICE_WORKING | {
+    | SERVICE_WORKING | SURVEY_SENDING | {
         "customers.view_contact_personal_data"},
     Role.MARKETING: CUSTOMER_READ | CATALOGUE_UPKEEP | PURCHASE_READ | SAMPLE_HEAD_OFFICE | GRADING_UPKEEP | ENGAGEMENT_READ
-    | GREETING_WRITING | CONTENT_WRITING | SERVICE_READ
+    | GREETING_WRITING | CONTENT_WRITING | SERVICE_READ | SURVEY_MANAGING
     | {"customers.export_institution"},
     Role.LEGAL: CUSTOMER_READ | GRADING_READ,
     Role.FINANCE: CUSTOMER_READ | ORDER_FINANCE | PURCHASE_READ | GRADING_READ,
     Role.COMPLIANCE: CUSTOMER_READ | ORDER_READ | SAMPLE_READ | GRADING_READ | ENGAGEMENT_READ | GREETING_APPROVING
-    | CONTENT_APPROVING | SERVICE_READ | {
+    | CONTENT_APPROVING | SERVICE_READ | SURVEY_READ | {
         "customers.export_institution", "customers.view_contact_personal_data", "core.view_auditentry",
         "core.export_auditentry", "org.view_user"},
     Role.PHARMACOVIGILANCE: CUSTOMER_READ | GRADING_READ | SERVICE_WORKING | {
         "service.report_pv", "customers.view_contact_personal_data"},
-    Role.SERVICE: CUSTOMER_READ | ORDER_READ | SERVICE_DESK | {"customers.view_contact_personal_data"},
-    Role.MEDICAL: CUSTOMER_READ | SERVICE_WORKING | {"customers.view_contact_personal_data"},
+    Role.SERVICE: CUSTOMER_READ | ORDER_READ | SERVICE_DESK | SURVEY_MANAGING | {"customers.view_contact_personal_data"},
+    Role.MEDICAL: CUSTOMER_READ | SERVICE_WORKING | SURVEY_READ | {"customers.view_contact_personal_data"},
     Role.LEADER: CUSTOMER_READ | ORDER_READ | PURCHASE_READ | SAMPLE_READ | GRADING_READ | ENGAGEMENT_READ
-    | CONTENT_OVERSIGHT | SERVICE_READ | {
+    | CONTENT_OVERSIGHT | SERVICE_READ | SURVEY_READ | SURVEY_EXPORT | {
         "customers.export_institution", "org.view_accountrequest", "org.view_user"},
     Role.ADMIN: CUSTOMER_STEWARDSHIP | CATALOGUE_UPKEEP | ORDER_CONFIRMING | ORDER_FINANCE | FLOW_STEWARDSHIP
-    | SAMPLE_HEAD_OFFICE | SAMPLE_APPROVING | GRADING_UPKEEP | ENGAGEMENT_READ | CONTENT_OVERSIGHT | SERVICE_DESK | {
+    | SAMPLE_HEAD_OFFICE | SAMPLE_APPROVING | GRADING_UPKEEP | ENGAGEMENT_READ | CONTENT_OVERSIGHT | SERVICE_DESK
+    | SURVEY_MANAGING | {
         "core.view_auditentry", "core.export_auditentry", "core.change_policyvalue", "core.change_calendarday",
         "org.add_accountrequest", "org.view_accountrequest", "org.approve_accountrequest", "org.change_user",
         "org.view_user"},

@@ -193,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         "purchases": purchase_results,
         "grading": grading_results,
         "engagement": engagement_results,
+        "service": __import__("bench.service", fromlist=["section"]).section(args),  # prints its own table
     }
     (RESULTS / "latest.json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
     print(f"wrote {RESULTS / 'latest.json'}")

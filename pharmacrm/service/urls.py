@@ -1,6 +1,7 @@
 from django.urls import path
 
 from pharmacrm.service import views
+from pharmacrm.service.analysis_views import urlpatterns as analysis_urlpatterns
 
 app_name = "service"
 
@@ -17,4 +18,5 @@ urlpatterns = [
     path("cases/<int:pk>/reassign/", views.case_reassign, name="case_reassign"),
     path("cases/<int:pk>/pv/", views.case_pv, name="case_pv"),
     path("cases/<int:pk>/pv-report/", views.case_pv_report, name="case_pv_report"),
+    *analysis_urlpatterns,
 ]

@@ -46,18 +46,26 @@ from pharmacrm.service.choices import (
 MAX_TEXT = 8000
 
 
+def case_condition(user: Any, prefix: str = "") -> Q | None:
+    """Which cases the user sees, as a condition on ``<prefix>`` fields (None: all; ``Q(pk__in=[])``: none) —
+    with the customer (a rep: their customers' cases; a manager: the team's…), plus the cases the user owns or
+    opened. Clocks and notes apply it through their case's columns, never through a list of case ids (head
+    office's breach list would otherwise read every case)."""
+    if not getattr(user, "is_authenticated", False) or not user.has_perm("service.view_case"):
+        return Q(pk__in=[])
+    ids = visible_institution_ids(user)
+    if ids is None:
+        return None
+    return (Q(**{f"{prefix}institution_id__in": ids}) | Q(**{f"{prefix}owner_id": user.pk})
+            | Q(**{f"{prefix}created_by_id": user.pk}))
+
+
 class CaseQuerySet(ScopedQuerySet):
     scoped = True
 
     def visible_to(self, user: Any) -> Self:
-        """With the customer (a rep: their customers' cases; a manager: the team's…), plus the cases the user
-        owns or opened; roles that see everything see everything."""
-        if not getattr(user, "is_authenticated", False) or not user.has_perm("service.view_case"):
-            return self.none()
-        ids = visible_institution_ids(user)
-        if ids is None:
-            return self
-        return self.filter(Q(institution_id__in=ids) | Q(owner_id=user.pk) | Q(created_by_id=user.pk))
+        condition = case_condition(user)
+        return self if condition is None else self.filter(condition)
 
     def open(self) -> Self:
         return self.filter(status__in=OPEN_CASE_STATUSES)
@@ -154,7 +162,8 @@ class CaseNoteQuerySet(ScopedQuerySet):
     scoped = True
 
     def visible_to(self, user: Any) -> Self:
-        return self.filter(case__in=Case.objects.visible_to(user).values("pk"))
+        condition = case_condition(user, "case__")
+        return self if condition is None else self.filter(condition)
 
 
 class CaseNote(BaseModel):
@@ -182,7 +191,8 @@ class SlaClockQuerySet(ScopedQuerySet):
     scoped = True
 
     def visible_to(self, user: Any) -> Self:
-        return self.filter(case__in=Case.objects.visible_to(user).values("pk"))
+        condition = case_condition(user, "case__")
+        return self if condition is None else self.filter(condition)
 
     def running(self) -> Self:
         return self.filter(stopped_at__isnull=True)

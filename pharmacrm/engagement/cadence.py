@@ -73,7 +73,7 @@ class Row:
         return self.overdue or self.short_by > 0
 
 
-def _month_start(day: datetime.date) -> datetime.datetime:
+def month_start(day: datetime.date) -> datetime.datetime:
     return datetime.datetime(day.year, day.month, 1, tzinfo=policy.CHINA)
 
 
@@ -97,7 +97,7 @@ def rows_for(institutions: QuerySet, today: datetime.date | None = None) -> list
             .annotate(happened=Coalesce("checked_in_at", Least("planned_for", "submitted_at"),
                                         output_field=DateTimeField())))
     last_visits = dict(done.values_list("institution_id").annotate(last=Max("happened")))
-    since = _month_start(today)
+    since = month_start(today)
     contacts = dict(done.filter(happened__gte=since).values_list("institution_id").annotate(n=Count("pk")))
     for pk, n in (Communication.objects.filter(institution_id__in=ids, occurred_at__gte=since).order_by()
                   .values_list("institution_id").annotate(n=Count("pk"))):
@@ -187,7 +187,7 @@ def compute_all(today: datetime.date | None = None) -> int:
     adapt = connection.ops.adapt_datetimefield_value
     today_start = datetime.datetime.combine(today, datetime.time(), tzinfo=policy.CHINA)
     params: dict[str, Any] = {"as_of": today, "today_start": adapt(today_start),
-                              "month_start": adapt(_month_start(today))}
+                              "month_start": adapt(month_start(today))}
     strategies = list(_strategies().values())
     sources = [*((f"c.{column}", column) for column in _COLUMNS), ("i.kind", StrategyDimension.CUSTOMER_TYPE)]
     every = ", ".join(f"COALESCE({_rule_case(column, dimension, 'visit_every_days', strategies, params)}, {_NO_RULE})"

@@ -410,10 +410,14 @@ def today(request: HttpRequest) -> HttpResponse:
     licences = (Licence.objects.visible_to(user).filter(institution__in=book.values("pk"), valid_to__gte=day,
                                                        valid_to__lte=day + datetime.timedelta(days=30))
                 .select_related("institution").order_by("valid_to", "id")[:10])
+    from pharmacrm.service.metrics import open_cases  # the service desk builds on engagement, not the reverse
+
+    cases, cases_count = open_cases(user, book)
     return render(request, "engagement/today.html", {
         "day": day, "visits": visits, "upcoming": upcoming, "follow_ups": follow_ups, "below": below[:10],
         "below_count": len(below), "summary": cadence.summarize(rows), "licences": licences,
-        "occasions": care.calendar_for(user, day, day + datetime.timedelta(days=6))[:15]})
+        "occasions": care.calendar_for(user, day, day + datetime.timedelta(days=6))[:15],
+        "cases": cases, "cases_count": cases_count})
 
 
 @login_required
@@ -441,9 +445,11 @@ def cadence_page(request: HttpRequest) -> HttpResponse:
     if chosen is not None:
         below = sorted((row for row in cadence.rows_for(cadence.book_of(chosen), day) if row.below),
                        key=lambda row: (-row.days_overdue, -row.short_by))
+    from pharmacrm.service.metrics import clinical_response
+
     return render(request, "engagement/cadence.html", {
         "reps": reps, "chosen": chosen, "per_rep": per_rep, "below": below[:200], "below_count": len(below),
-        "day": day, "overview": overview})
+        "day": day, "overview": overview, "clinical": clinical_response(request.user, cadence.month_start(day))})
 
 
 # --- calendar ------------------------------------------------------------------------------------------------

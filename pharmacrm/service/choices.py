@@ -21,7 +21,7 @@ ROOT_CAUSE_KINDS = (CaseKind.COMPLAINT, CaseKind.QUALITY)
 
 
 class CaseStatus(models.TextChoices):
-    RECEIVED = "received", _("Received")
+    RECEIVED = "received", pgettext_lazy("case status", "Received")
     ACKNOWLEDGED = "acknowledged", _("Acknowledged")
     INVESTIGATING = "investigating", _("Investigating")
     PROPOSED = "proposed", _("Solution proposed")

@@ -50,6 +50,11 @@ class NoteForm(StyledFormMixin, forms.Form):
                                       choices=[("1", _("Internal note")), ("0", _("Reply given to the customer"))])
 
 
+class VisitChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.planned_for:%Y-%m-%d} · {obj.rep.get_full_name() or obj.rep.username} · {obj.goal}"
+
+
 class MoveForm(StyledFormMixin, forms.Form):
     to = forms.CharField(widget=forms.HiddenInput)
     solution = forms.CharField(label=_("Solution"), widget=forms.Textarea(attrs={"rows": 3}), max_length=MAX_TEXT,
@@ -57,7 +62,7 @@ class MoveForm(StyledFormMixin, forms.Form):
     root_cause = forms.ChoiceField(label=_("Root cause"), choices=[("", "—"), *RootCause.choices], required=False)
     corrective_action = forms.CharField(label=_("Corrective action"), widget=forms.Textarea(attrs={"rows": 2}),
                                         max_length=MAX_TEXT, required=False)
-    follow_up_visit = forms.ModelChoiceField(label=_("Follow-up visit"), queryset=None, required=False)
+    follow_up_visit = VisitChoice(label=_("Follow-up visit"), queryset=None, required=False)
     reason = forms.CharField(label=_("Why it is reopened"), max_length=500, required=False)
 
     def __init__(self, *args: Any, visits: QuerySet, **kwargs: Any) -> None:

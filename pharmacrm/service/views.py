@@ -4,6 +4,7 @@ near-breaches, the case list, logging a case, and the case page where it is work
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -132,7 +133,7 @@ def _detail(request: HttpRequest, case: Case, status: int = 200, **forms: Any) -
     user = request.user
     may_work = case.owner_id == user.pk or user.has_perm("service.work_case")
     notes = case.notes.select_related("by")
-    visits = Visit.objects.visible_to(user).filter(institution=case.institution).order_by("-planned_for")[:20]
+    visits = _customer_visits(case)
     context = {
         "case": case, "may_work": may_work, "notes": notes, "clocks": case.clocks.order_by("due_at"),
         "now": timezone.now(),
@@ -141,13 +142,21 @@ def _detail(request: HttpRequest, case: Case, status: int = 200, **forms: Any) -
         "needs_root_cause": case.kind in ROOT_CAUSE_KINDS,
         "attachments": case_attachments(case),
         "note_form": forms.get("note_form") or NoteForm(),
-        "move_form": forms.get("move_form") or MoveForm(visits=Visit.objects.filter(pk__in=[v.pk for v in visits])),
+        "move_form": forms.get("move_form") or MoveForm(visits=visits),
         "reassign_form": forms.get("reassign_form") or ReassignForm(users=_workers()),
         "pv_form": forms.get("pv_form") or PvForm(),
         "pv_report_form": forms.get("pv_report_form") or PvReportForm(),
         "may_report_pv": user.has_perm("service.report_pv"),
     }
     return render(request, "service/case_detail.html", context, status=status)
+
+
+def _customer_visits(case: Case) -> Any:
+    """The customer's visits since the case came in, to name the follow-up visit: whoever works the case sees that
+    the visit happened (date, rep, goal), not the rep's report."""
+    ids = (Visit.objects.filter(institution=case.institution, planned_for__gte=case.received_at - timedelta(days=1))
+           .order_by("-planned_for").values_list("pk", flat=True)[:20])
+    return Visit.objects.filter(pk__in=list(ids)).select_related("rep").order_by("-planned_for")
 
 
 def case_attachments(case: Case) -> Any:
@@ -208,8 +217,7 @@ def case_respond(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def case_move(request: HttpRequest, pk: int) -> HttpResponse:
     case = _case(request, pk)
-    visits = Visit.objects.visible_to(request.user).filter(institution=case.institution)
-    form = MoveForm(request.POST, visits=visits)
+    form = MoveForm(request.POST, visits=_customer_visits(case))
     return _act(request, case, "move_form", form, lambda data: services.move(
         actor=request.user, case=case, **data), _("Case updated."))
 

@@ -50,7 +50,9 @@ def _page(request: HttpRequest, template: str, context: dict[str, Any] | None = 
     company = str(policy.get("surveys.company_name") or "") or _("PharmaCRM")
     response = render(request, f"surveys/{template}", {"company": company, **(context or {})}, status=status)
     response["X-Robots-Tag"] = "noindex, nofollow"
-    response["Referrer-Policy"] = "no-referrer"  # the secret is in the address: never send it on
+    # the secret is in the address: never send it to another site. Not "no-referrer": the browser would then post
+    # the answer with "Origin: null", which the CSRF check rightly refuses (seen in the browser journey)
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from conftest import DEMO_PASSWORD
 from pharmacrm.org.roles import Role
 from pharmacrm.org.services import create_user
 
@@ -15,7 +16,7 @@ from pharmacrm.org.services import create_user
 def desk(org: dict[str, Any]) -> dict[str, Any]:
     company = org["teams"]["company"]
     people = {name: create_user(actor=None, username=name, full_name=name, role=role, team=company,
-                                email=f"{name}@example.com", password="service-desk-1")
+                                email=f"{name}@example.com", password=DEMO_PASSWORD)
               for name, role in (("agent", Role.SERVICE), ("medic", Role.MEDICAL), ("pv", Role.PHARMACOVIGILANCE))}
     from pharmacrm.sales.models import Product
 

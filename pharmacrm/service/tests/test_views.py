@@ -84,3 +84,25 @@ def test_the_case_list_filters_and_exports_without_descriptions(client: Any, des
     login(client, desk["rep_east"])
     assert client.get(f"{reverse('service:case_list')}?format=csv").status_code == 403
     assert client.get(f"{reverse('service:case_list')}?received_from=junk").status_code in (200, 400)
+
+
+def test_today_lists_the_open_cases_and_cadence_the_clinical_response(client: Any, desk: dict[str, Any]) -> None:
+    on_time = services.open_case(actor=desk["rep_east"], institution=desk["institution_east"], kind="clinical",
+                                 title="剂量问题", description="d")
+    services.respond(actor=desk["medic"], case=on_time)
+    services.open_case(actor=desk["rep_east"], institution=desk["institution_east"], kind="clinical",
+                       title="尚未回答", description="d")
+    login(client, desk["rep_east"])
+    page = client.get(reverse("engagement:today")).content.decode()
+    assert 'id="today-cases"' in page and "尚未回答" in page
+    from pharmacrm.core.policy import today
+    from pharmacrm.engagement.cadence import month_start
+    from pharmacrm.service.metrics import clinical_response
+
+    response = clinical_response(desk["manager_east"], month_start(today()))
+    assert (response.asked, response.on_time, response.late, response.waiting) == (2, 1, 0, 1)
+    assert response.on_time_percent == 100
+    login(client, desk["manager_east"])
+    assert 'id="clinical-response"' in client.get(reverse("engagement:cadence")).content.decode()
+    login(client, desk["rep_west"])
+    assert "尚未回答" not in client.get(reverse("engagement:today")).content.decode()

@@ -1,0 +1,96 @@
+"""Browser journey: rep_east logs a complaint from his visit; the service desk responds, resolves it, records the
+customer's confirmation and the follow-up visit and closes it; the survey link it makes is answered on the public
+page by someone who is not signed in, and cannot be used twice."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import pytest
+
+from tests.test_browser import CHROMIUM, SCREENSHOTS, _sign_in, browser_page  # noqa: F401  (the fixture)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed (CI installs it)"),
+]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_complaint_from_a_visit_to_the_answered_survey(desk: dict[str, Any], live_server: Any,
+                                                         browser_page: Any) -> None:  # noqa: F811
+    from django.utils import timezone
+
+    from pharmacrm.customers import services as customers
+    from pharmacrm.engagement import services as engagement
+    from pharmacrm.service.choices import CaseStatus
+    from pharmacrm.service.models import Case
+    from pharmacrm.surveys.models import SurveyResponse
+
+    doctor = customers.create_contact(actor=desk["steward"], institution=desk["institution_east"], name="王主任")
+    customers.record_consent(actor=desk["steward"], contact=doctor, channel="wechat", purpose="survey",
+                             granted_on=datetime.date(2026, 1, 1), evidence="签字同意书")
+    visit = engagement.plan_visit(actor=desk["rep_east"], institution=desk["institution_east"], goal="季度回访",
+                                  planned_for=timezone.now() - datetime.timedelta(hours=1), contacts=[doctor])
+    page = browser_page
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    # the rep, at the customer: a complaint from the visit page
+    _sign_in(page, live_server.url, "rep_east")
+    page.goto(f"{live_server.url}{visit.get_absolute_url()}")
+    page.click("#visit-log-case")
+    page.wait_for_url("**/service/cases/new/?institution=*")
+    page.select_option("#id_kind", "complaint")
+    page.fill("#id_title", "上批到货延迟一周")
+    page.fill("#id_description", "药房主任反映上批货晚到一周，影响门诊用药。")
+    page.select_option("#id_contact", str(doctor.pk))
+    page.select_option("#id_channel", "visit")
+    page.click("#case-form button[type=submit]")
+    page.wait_for_url("**/service/cases/*/")
+    case = Case.objects.get()
+    assert (case.visit, case.owner, case.contact) == (visit, desk["agent"], doctor)
+    # the service desk works it
+    page.context.clear_cookies()
+    _sign_in(page, live_server.url, "agent")
+    page.goto(f"{live_server.url}/service/")
+    page.click(f"text={case.number}")
+    page.click("#case-respond")
+    page.wait_for_selector("text=已记录首次响应")
+    page.fill("#id_solution", "更换承运商，补发一批")
+    page.click("#move-form button[value=resolved]")
+    page.wait_for_selector("#case-status:has-text('已解决')")
+    page.click("#move-form button[value=confirmed]")
+    page.wait_for_selector("#case-status:has-text('客户已确认')")
+    page.select_option("#id_follow_up_visit", str(visit.pk))
+    page.click("#move-form button[value=followed_up]")
+    page.wait_for_selector("#case-status:has-text('已回访')")
+    page.select_option("#id_root_cause", "logistics")
+    page.fill("#id_corrective_action", "承运商考核，超时三次更换")
+    page.screenshot(path=str(SCREENSHOTS / "service-case.png"), full_page=True)
+    page.click("#move-form button[value=closed]")
+    page.wait_for_selector("#case-status:has-text('已关闭')")
+    case.refresh_from_db()
+    assert case.status == CaseStatus.CLOSED and case.root_cause == "logistics"
+    # the survey link, made once, sent by WeChat (outside the system)
+    page.goto(f"{live_server.url}/surveys/invitations/")
+    page.click("button:has-text('生成链接')")
+    link = page.input_value("#survey-link")
+    assert "/s/" in link
+    # the doctor answers, not signed in
+    page.context.clear_cookies()
+    page.goto(link)
+    body = page.content()
+    assert "上批到货延迟一周" not in body and "王主任" not in body and desk["institution_east"].name not in body
+    for fieldset in page.locator("#survey-form fieldset").all():  # every score asked: the best one
+        choices = fieldset.locator("input[type=radio]")
+        if choices.count():
+            choices.last.check()
+        else:
+            fieldset.locator("textarea").fill("处理及时，谢谢")
+    page.screenshot(path=str(SCREENSHOTS / "service-survey.png"), full_page=True)
+    page.click("#survey-form button[type=submit]")
+    page.wait_for_selector("text=谢谢")
+    response = SurveyResponse.objects.get()
+    assert response.csat == 5 and response.invitation.case == case
+    page.goto(link)  # once only
+    page.wait_for_selector("text=该调查已回答")

@@ -89,3 +89,20 @@ class PvForm(StyledFormMixin, forms.Form):
 
 class PvReportForm(StyledFormMixin, forms.Form):
     reference = forms.CharField(label=_("Report reference"), max_length=60)
+
+
+class RuleForm(StyledFormMixin, forms.Form):
+    priority = forms.IntegerField(label=_("Priority"), min_value=0, max_value=100_000, initial=100,
+                                  help_text=_("Lower runs first."))
+    kind = forms.ChoiceField(label=_("Kind"), choices=[("", _("Any")), *CaseKind.choices], required=False)
+    product = forms.ModelChoiceField(label=_("Product"), queryset=None, required=False, empty_label=_("Any"))
+    province_code = forms.ChoiceField(label=_("Province"), required=False)
+    assignee = forms.ModelChoiceField(label=_("Assign to"), queryset=None)
+    active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+
+    def __init__(self, *args: Any, products: QuerySet, provinces: list[tuple[str, str]], users: QuerySet,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["product"].queryset = products
+        self.fields["province_code"].choices = [("", _("Any")), *provinces]
+        self.fields["assignee"].queryset = users

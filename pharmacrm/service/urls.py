@@ -8,6 +8,7 @@ app_name = "service"
 urlpatterns = [
     path("", views.queue, name="queue"),
     path("breaches/", views.breaches, name="breaches"),
+    path("rules/", views.rules, name="rules"),
     path("cases/", views.CaseListView.as_view(), name="case_list"),
     path("cases/new/", views.case_create, name="case_create"),
     path("cases/<int:pk>/", views.case_detail, name="case_detail"),

@@ -31,8 +31,8 @@ from pharmacrm.sales.models import Order, Product
 from pharmacrm.service import clocks, services
 from pharmacrm.service.choices import ROOT_CAUSE_KINDS, CaseStatus
 from pharmacrm.service.filters import CaseFilter
-from pharmacrm.service.forms import CaseForm, MoveForm, NoteForm, PvForm, PvReportForm, ReassignForm
-from pharmacrm.service.models import Case, SlaClock
+from pharmacrm.service.forms import CaseForm, MoveForm, NoteForm, PvForm, PvReportForm, ReassignForm, RuleForm
+from pharmacrm.service.models import AssignmentRule, Case, SlaClock
 
 REFUSALS = (ValidationError, TransitionNotAllowed, StaleVersion, PermissionDenied)
 #: the rows a queue or breach page shows (the soonest due first)
@@ -257,3 +257,40 @@ def case_pv_report(request: HttpRequest, pk: int) -> HttpResponse:
     case = _case(request, pk)
     return _act(request, case, "pv_report_form", PvReportForm(request.POST), lambda data: services.record_pv_report(
         actor=request.user, case=case, reference=data["reference"]), _("Report recorded."))
+
+
+@login_required
+def rules(request: HttpRequest) -> HttpResponse:
+    """Who gets a new case: the rules in the order they run; the service desk adds and edits them
+    (``?edit=<id>``)."""
+    require(request, "service.view_assignmentrule")
+    from pharmacrm.org.models import Division
+
+    user = request.user
+    rows = AssignmentRule.objects.visible_to(user).select_related("assignee", "product")
+    rule = get_visible_or_404(AssignmentRule, user, pk=request.GET["edit"]) if str(
+        request.GET.get("edit", "")).isdigit() else None
+    may_edit = user.has_perm("service.change_assignmentrule" if rule else "service.add_assignmentrule")
+    provinces = list(Division.objects.filter(parent__isnull=True).order_by("pk").values_list("pk", "name"))
+    initial = ({"priority": rule.priority, "kind": rule.kind, "product": rule.product_id, "active": rule.active,
+                "province_code": rule.province_code, "assignee": rule.assignee_id} if rule else None)
+    form = RuleForm(request.POST or None, initial=initial, products=Product.objects.order_by("code"),
+                    provinces=provinces, users=_workers()) if may_edit else None
+    if request.method == "POST":
+        if form is None:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                services.save_rule(actor=user, rule=rule, **form.cleaned_data)
+            except REFUSALS as error:
+                service_error(form, error)
+            else:
+                messages.success(request, _("Rule saved."))
+                return redirect("service:rules")
+    names = dict(provinces)
+    rows = list(rows)
+    for row in rows:
+        row.province_name = names.get(row.province_code, row.province_code)
+    return render(request, "service/rules.html", {"rows": rows, "form": form, "rule": rule,
+                                                  "tab": "rules"}, status=400 if form is not None and form.errors
+                  else 200)

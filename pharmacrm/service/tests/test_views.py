@@ -106,3 +106,25 @@ def test_today_lists_the_open_cases_and_cadence_the_clinical_response(client: An
     assert 'id="clinical-response"' in client.get(reverse("engagement:cadence")).content.decode()
     login(client, desk["rep_west"])
     assert "尚未回答" not in client.get(reverse("engagement:today")).content.decode()
+
+
+def test_assignment_rules_page_and_rules_decide_the_owner(client: Any, desk: dict[str, Any]) -> None:
+    from pharmacrm.service.models import AssignmentRule
+
+    login(client, desk["agent"])
+    page = client.get(reverse("service:rules"))
+    assert page.status_code == 200 and b'id="rule-form"' in page.content
+    response = client.post(reverse("service:rules"), {"priority": "10", "kind": "guidance",
+                                                      "assignee": desk["agent"].pk, "active": "on"})
+    assert response.status_code == 400 and not AssignmentRule.objects.exists()  # medical questions: not the desk
+    response = client.post(reverse("service:rules"), {"priority": "10", "kind": "complaint", "province_code": "310000",
+                                                      "assignee": desk["manager_east"].pk, "active": "on"})
+    assert response.status_code == 302
+    case = services.open_case(actor=desk["rep_east"], institution=desk["institution_east"], kind="complaint",
+                              title="上海的投诉", description="d")
+    assert case.owner == desk["manager_east"]
+    west = services.open_case(actor=desk["rep_west"], institution=desk["institution_west"], kind="complaint",
+                              title="成都的投诉", description="d")
+    assert west.owner == desk["agent"]  # no rule for Sichuan: the service desk
+    login(client, desk["rep_east"])
+    assert client.get(reverse("service:rules")).status_code == 403

@@ -24,15 +24,8 @@ from pharmacrm.content.models import (
     ContentPush,
     ContentSchedule,
 )
-from pharmacrm.core.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet, expected_version, require_visible
+from pharmacrm.core.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet, expected_version, require_visible, validated
 from pharmacrm.grading.choices import StrategyDimension
-
-
-def _validated(serializer_class: type[serializers.Serializer], request: Request, **kwargs: Any) -> dict[str, Any]:
-    payload = serializer_class(data=request.data, **kwargs)
-    payload.is_valid(raise_exception=True)
-    return dict(payload.validated_data)
-
 
 # --- items -------------------------------------------------------------------------------------------------------
 
@@ -63,7 +56,7 @@ class ContentItemViewSet(ScopedModelViewSet):
 
     @extend_schema(request=ContentItemInputSerializer, responses=ContentItemSerializer)
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = _validated(ContentItemInputSerializer, request)
+        data = validated(ContentItemInputSerializer, request)
         item = services.save_item(actor=request.user, **data)
         return Response(ContentItemSerializer(item).data, status=status.HTTP_201_CREATED)
 
@@ -73,7 +66,7 @@ class ContentItemViewSet(ScopedModelViewSet):
         customer reads takes the approval away. PATCH sends only the fields that change."""
         item = self.get_object()
         partial = kwargs.get("partial", False)
-        data = _validated(ContentItemInputSerializer, request, partial=partial)
+        data = validated(ContentItemInputSerializer, request, partial=partial)
         current = {name: getattr(item, name) for name in ("kind", "title", "interpretation", "source", "source_url",
                                                           "body")}
         item = services.save_item(actor=request.user, item=item, expected_version=expected_version(request),
@@ -148,7 +141,7 @@ class ContentPushViewSet(ScopedModelViewSet):
     serializer_class = ContentPushSerializer
 
     def _target(self, request: Request) -> dict[str, Any]:
-        data = _validated(PushInputSerializer, request)
+        data = validated(PushInputSerializer, request)
         require_visible(ContentItem, request.user, data["item"], "item")
         require_visible(ContentSchedule, request.user, data["schedule"], "schedule")
         return data

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import models
 from django.http import Http404
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.permissions import DjangoModelPermissions
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -87,6 +87,13 @@ def expected_version(request: Request) -> int | None:
         return int(value) if value not in (None, "") else None
     except (TypeError, ValueError):
         return None
+
+
+def validated(serializer_class: type[serializers.Serializer], request: Request, **kwargs: Any) -> dict[str, Any]:
+    """The request's input checked by ``serializer_class`` (a field-level 400 otherwise), as a plain dict."""
+    payload = serializer_class(data=request.data, **kwargs)
+    payload.is_valid(raise_exception=True)
+    return dict(payload.validated_data)
 
 
 def require_visible(model: type[models.Model], user: Any, obj: Any, field: str) -> None:

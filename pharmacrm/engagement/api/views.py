@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
-from pharmacrm.core.api.base import ScopedModelViewSet, expected_version, require_visible, with_etag
+from pharmacrm.core.api.base import ScopedModelViewSet, expected_version, require_visible, validated, with_etag
 from pharmacrm.customers.models import Contact, Institution
 from pharmacrm.engagement import plans, services
 from pharmacrm.engagement.choices import VISIT_CHANNELS, Channel, Direction, PlanPeriod, VisitKind
@@ -29,12 +29,6 @@ from pharmacrm.engagement.models import (
     VisitPlanLine,
 )
 from pharmacrm.sales.models import Product
-
-
-def _validated(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
-    payload = serializer_class(data=request.data)
-    payload.is_valid(raise_exception=True)
-    return dict(payload.validated_data)
 
 
 def _note(**kwargs: Any) -> serializers.CharField:
@@ -132,7 +126,7 @@ class VisitViewSet(ScopedModelViewSet):
 
     @extend_schema(request=VisitPlanSerializer, responses=VisitSerializer)
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = _validated(VisitPlanSerializer, request)
+        data = validated(VisitPlanSerializer, request)
         require_visible(Institution, request.user, data["institution"], "institution")
         visit = services.plan_visit(actor=request.user, **data)
         return self._response(visit, status.HTTP_201_CREATED)
@@ -140,13 +134,13 @@ class VisitViewSet(ScopedModelViewSet):
     @extend_schema(request=PointSerializer, responses=VisitSerializer)
     @action(detail=True, methods=["post"], url_path="check-in")
     def check_in(self, request: Request, pk: str | None = None) -> Response:
-        data = _validated(PointSerializer, request)
+        data = validated(PointSerializer, request)
         return self._response(services.check_in(actor=request.user, visit=self.get_object(), **data))
 
     @extend_schema(request=PointSerializer, responses=VisitSerializer)
     @action(detail=True, methods=["post"], url_path="check-out")
     def check_out(self, request: Request, pk: str | None = None) -> Response:
-        data = _validated(PointSerializer, request)
+        data = validated(PointSerializer, request)
         return self._response(services.check_out(actor=request.user, visit=self.get_object(),
                                                  latitude=data["latitude"], longitude=data["longitude"]))
 
@@ -154,7 +148,7 @@ class VisitViewSet(ScopedModelViewSet):
     @action(detail=True, methods=["post"])
     def report(self, request: Request, pk: str | None = None) -> Response:
         """Save the report (a draft until submitted); send ``If-Match`` with the version you last saw."""
-        data = _validated(ReportSerializer, request)
+        data = validated(ReportSerializer, request)
         visit = services.save_report(actor=request.user, visit=self.get_object(),
                                      expected_version=expected_version(request), **data)
         return self._response(visit)
@@ -162,7 +156,7 @@ class VisitViewSet(ScopedModelViewSet):
     @extend_schema(request=SubmitSerializer, responses=VisitSerializer)
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, pk: str | None = None) -> Response:
-        data = _validated(SubmitSerializer, request)
+        data = validated(SubmitSerializer, request)
         problems = [services.Problem(title=item["title"], due_on=item["due_on"]) for item in data["problems"]]
         visit = services.submit_report(actor=request.user, visit=self.get_object(), problems=problems,
                                        expected_version=expected_version(request))
@@ -171,13 +165,13 @@ class VisitViewSet(ScopedModelViewSet):
     @extend_schema(request=ReviewSerializer, responses=VisitSerializer)
     @action(detail=True, methods=["post"])
     def review(self, request: Request, pk: str | None = None) -> Response:
-        data = _validated(ReviewSerializer, request)
+        data = validated(ReviewSerializer, request)
         return self._response(services.review_visit(actor=request.user, visit=self.get_object(), **data))
 
     @extend_schema(request=AmendSerializer, responses=VisitSerializer)
     @action(detail=True, methods=["post"])
     def amend(self, request: Request, pk: str | None = None) -> Response:
-        data = _validated(AmendSerializer, request)
+        data = validated(AmendSerializer, request)
         visit = self.get_object()
         services.amend_visit(actor=request.user, visit=visit, **data)
         return self._response(visit)
@@ -185,7 +179,7 @@ class VisitViewSet(ScopedModelViewSet):
     @extend_schema(request=EngagementReasonSerializer, responses=VisitSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
-        data = _validated(EngagementReasonSerializer, request)
+        data = validated(EngagementReasonSerializer, request)
         return self._response(services.cancel_visit(actor=request.user, visit=self.get_object(), **data))
 
 
@@ -217,7 +211,7 @@ class CommunicationViewSet(ScopedModelViewSet):
 
     @extend_schema(request=CommunicationInputSerializer, responses=CommunicationSerializer)
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = _validated(CommunicationInputSerializer, request)
+        data = validated(CommunicationInputSerializer, request)
         require_visible(Institution, request.user, data["institution"], "institution")
         require_visible(Contact, request.user, data["contact"], "contact")
         communication = services.log_communication(actor=request.user, **data)
@@ -258,7 +252,7 @@ class FollowUpViewSet(ScopedModelViewSet):
 
     @extend_schema(request=FollowUpInputSerializer, responses=FollowUpSerializer)
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = _validated(FollowUpInputSerializer, request)
+        data = validated(FollowUpInputSerializer, request)
         require_visible(Institution, request.user, data["institution"], "institution")
         task = services.raise_follow_up(actor=request.user, **data)
         return Response(FollowUpSerializer(task).data, status=status.HTTP_201_CREATED)
@@ -266,14 +260,14 @@ class FollowUpViewSet(ScopedModelViewSet):
     @extend_schema(request=CloseSerializer, responses=FollowUpSerializer)
     @action(detail=True, methods=["post"])
     def close(self, request: Request, pk: str | None = None) -> Response:
-        data = _validated(CloseSerializer, request)
+        data = validated(CloseSerializer, request)
         task = services.close_follow_up(actor=request.user, task=self.get_object(), **data)
         return Response(FollowUpSerializer(task).data)
 
     @extend_schema(request=EngagementReasonSerializer, responses=FollowUpSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
-        data = _validated(EngagementReasonSerializer, request)
+        data = validated(EngagementReasonSerializer, request)
         task = services.cancel_follow_up(actor=request.user, task=self.get_object(), **data)
         return Response(FollowUpSerializer(task).data)
 
@@ -344,14 +338,14 @@ class PlanViewSet(ScopedModelViewSet):
 
     @extend_schema(request=PlanDraftSerializer, responses=PlanSerializer)
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = _validated(PlanDraftSerializer, request)
+        data = validated(PlanDraftSerializer, request)
         return self._response(plans.draft_plan(actor=request.user, **data), status.HTTP_201_CREATED)
 
     @extend_schema(request=PlanLinesSerializer, responses=PlanSerializer)
     @action(detail=True, methods=["post"])
     def lines(self, request: Request, pk: str | None = None) -> Response:
         """Set planned visits and notes of lines (all or none); send ``If-Match`` with the version you last saw."""
-        data = _validated(PlanLinesSerializer, request)
+        data = validated(PlanLinesSerializer, request)
         plan = plans.save_lines(actor=request.user, plan=self.get_object(), note=data["note"],
                                 lines={item["id"]: (item["visits"], item["note"]) for item in data["lines"]},
                                 expected_version=expected_version(request))
@@ -360,7 +354,7 @@ class PlanViewSet(ScopedModelViewSet):
     @extend_schema(request=PlanAddLineSerializer, responses=PlanSerializer)
     @action(detail=True, methods=["post"], url_path="add-line")
     def add_line(self, request: Request, pk: str | None = None) -> Response:
-        data = _validated(PlanAddLineSerializer, request)
+        data = validated(PlanAddLineSerializer, request)
         require_visible(Institution, request.user, data["institution"], "institution")
         plan = self.get_object()
         plans.add_line(actor=request.user, plan=plan, **data)
@@ -375,14 +369,14 @@ class PlanViewSet(ScopedModelViewSet):
     @extend_schema(request=PlanDecisionSerializer, responses=PlanSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str | None = None) -> Response:
-        data = _validated(PlanDecisionSerializer, request)
+        data = validated(PlanDecisionSerializer, request)
         plan, _scheduled = plans.approve_plan(actor=request.user, plan=self.get_object(), **data)
         return self._response(plan)
 
     @extend_schema(request=EngagementReasonSerializer, responses=PlanSerializer)
     @action(detail=True, methods=["post"], url_path="return")
     def send_back(self, request: Request, pk: str | None = None) -> Response:
-        data = _validated(EngagementReasonSerializer, request)
+        data = validated(EngagementReasonSerializer, request)
         return self._response(plans.return_plan(actor=request.user, plan=self.get_object(), **data))
 
 

@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
-from pharmacrm.core.api.base import ScopedModelViewSet, expected_version, require_visible, with_etag
+from pharmacrm.core.api.base import ScopedModelViewSet, expected_version, require_visible, validated, with_etag
 from pharmacrm.core.money import MAX_FEN
 from pharmacrm.core.policy import today
 from pharmacrm.customers.choices import ProductCategory
@@ -237,11 +237,6 @@ def _order_response(order: Order, http_status: int = status.HTTP_200_OK) -> Resp
     return with_etag(OrderSerializer(order).data, order.version, http_status)
 
 
-def _validated(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
-    payload = serializer_class(data=request.data)
-    payload.is_valid(raise_exception=True)
-    return dict(payload.validated_data)
-
 
 class OrderViewSet(ScopedModelViewSet):
     """Orders and their steps: each action is one service call, gated and audited as on the pages."""
@@ -256,7 +251,7 @@ class OrderViewSet(ScopedModelViewSet):
 
     @extend_schema(request=OrderInputSerializer, responses=OrderSerializer)
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = _validated(OrderInputSerializer, request)
+        data = validated(OrderInputSerializer, request)
         require_visible(Institution, request.user, data["institution"], "institution")
         order = orders.create_order(actor=request.user, **data)
         return _order_response(order, status.HTTP_201_CREATED)
@@ -264,7 +259,7 @@ class OrderViewSet(ScopedModelViewSet):
     @extend_schema(request=LinesInputSerializer, responses=OrderSerializer)
     @action(detail=True, methods=["put"])
     def lines(self, request: Request, pk: str | None = None) -> Response:
-        data = _validated(LinesInputSerializer, request)
+        data = validated(LinesInputSerializer, request)
         order = orders.replace_lines(actor=request.user, order=self.get_object(), lines=data["lines"],
                                      expected_version=expected_version(request))
         return _order_response(order)
@@ -277,25 +272,25 @@ class OrderViewSet(ScopedModelViewSet):
     @extend_schema(request=OrderReasonSerializer, responses=OrderSerializer)
     @action(detail=True, methods=["post"], url_path="send-back")
     def send_back(self, request: Request, pk: str | None = None) -> Response:
-        data = _validated(OrderReasonSerializer, request)
+        data = validated(OrderReasonSerializer, request)
         return _order_response(orders.return_order(actor=request.user, order=self.get_object(), **data))
 
     @extend_schema(request=ConfirmSerializer, responses=OrderSerializer)
     @action(detail=True, methods=["post"])
     def confirm(self, request: Request, pk: str | None = None) -> Response:
-        data = _validated(ConfirmSerializer, request)
+        data = validated(ConfirmSerializer, request)
         return _order_response(orders.confirm_order(actor=request.user, order=self.get_object(), **data))
 
     @extend_schema(request=OrderReasonSerializer, responses=OrderSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
-        data = _validated(OrderReasonSerializer, request)
+        data = validated(OrderReasonSerializer, request)
         return _order_response(orders.cancel_order(actor=request.user, order=self.get_object(), **data))
 
     @extend_schema(request=ShipmentInputSerializer, responses=ShipmentSerializer)
     @action(detail=True, methods=["post"])
     def ship(self, request: Request, pk: str | None = None) -> Response:
-        data = _validated(ShipmentInputSerializer, request)
+        data = validated(ShipmentInputSerializer, request)
         shipment = orders.record_shipment(actor=request.user, order=self.get_object(), **data)
         return Response(ShipmentSerializer(shipment).data, status=status.HTTP_201_CREATED)
 
@@ -303,7 +298,7 @@ class OrderViewSet(ScopedModelViewSet):
     @action(detail=True, methods=["post"])
     def invoice(self, request: Request, pk: str | None = None) -> Response:
         order = self.get_object()
-        data = _validated(InvoiceInputSerializer, request)
+        data = validated(InvoiceInputSerializer, request)
         shipments = list(Shipment.objects.filter(order=order, pk__in=data.pop("shipments")))
         invoice = orders.record_invoice(actor=request.user, order=order, shipments=shipments, **data)
         return Response(InvoiceSerializer(invoice).data, status=status.HTTP_201_CREATED)
@@ -325,7 +320,7 @@ class ShipmentViewSet(ScopedModelViewSet):
     @extend_schema(request=ReceiptSerializer, responses=ShipmentSerializer)
     @action(detail=True, methods=["post"])
     def receipt(self, request: Request, pk: str | None = None) -> Response:
-        data = _validated(ReceiptSerializer, request)
+        data = validated(ReceiptSerializer, request)
         shipment = orders.confirm_receipt(actor=request.user, shipment=self.get_object(), **data)
         return Response(ShipmentSerializer(shipment).data)
 
@@ -350,7 +345,7 @@ class CreditLimitViewSet(ScopedModelViewSet):
     @extend_schema(request=CreditLimitInputSerializer, responses=CreditLimitSerializer)
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Set (or change) a customer's credit limit: finance only, audited."""
-        data = _validated(CreditLimitInputSerializer, request)
+        data = validated(CreditLimitInputSerializer, request)
         require_visible(Institution, request.user, data["institution"], "institution")
         limit = orders.set_credit_limit(actor=request.user, **data)
         return Response(CreditLimitSerializer(self.get_queryset().get(pk=limit.pk)).data,
@@ -484,7 +479,7 @@ class FlowMappingViewSet(ScopedModelViewSet):
     @action(detail=True, methods=["post"])
     def resolve(self, request: Request, pk: str | None = None) -> Response:
         """Map the name (an institution, or a product for a product name); the waiting rows become purchases."""
-        data = _validated(ResolveInputSerializer, request)
+        data = validated(ResolveInputSerializer, request)
         mapping = self.get_object()
         require_visible(Institution, request.user, data.get("institution"), "institution")
         flow.resolve(actor=request.user, mapping=mapping, **data)

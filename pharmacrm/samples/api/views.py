@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
-from pharmacrm.core.api.base import ScopedModelViewSet, expected_version, require_visible
+from pharmacrm.core.api.base import ScopedModelViewSet, expected_version, require_visible, validated
 from pharmacrm.customers.models import Contact, Institution
 from pharmacrm.org.models import User
 from pharmacrm.sales.models import Product
@@ -32,13 +32,6 @@ from pharmacrm.samples.models import (
     StockTransfer,
 )
 from pharmacrm.samples.services import MAX_QUANTITY, MAX_SIGNATURE_BYTES
-
-
-def _validated(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
-    payload = serializer_class(data=request.data)
-    payload.is_valid(raise_exception=True)
-    return dict(payload.validated_data)
-
 
 # --- lots ------------------------------------------------------------------------------------------------------
 
@@ -73,14 +66,14 @@ class LotViewSet(ScopedModelViewSet):
 
     @extend_schema(request=SampleLotInputSerializer, responses=SampleLotSerializer)
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = _validated(SampleLotInputSerializer, request)
+        data = validated(SampleLotInputSerializer, request)
         require_visible(Product, request.user, data["product"], "product")
         lot = services.create_lot(actor=request.user, **data)
         return Response(SampleLotSerializer(lot).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=SampleLotUpdateSerializer, responses=SampleLotSerializer)
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = _validated(SampleLotUpdateSerializer, request)
+        data = validated(SampleLotUpdateSerializer, request)
         lot = services.update_lot(actor=request.user, lot=self.get_object(), changes=data,
                                   expected_version=expected_version(request))
         return Response(SampleLotSerializer(lot).data)
@@ -144,14 +137,14 @@ class MovementViewSet(ScopedModelViewSet):
     @extend_schema(request=SampleReturnInputSerializer, responses=SampleMovementSerializer)
     @action(detail=False, methods=["post"])
     def returns(self, request: Request) -> Response:
-        data = _validated(SampleReturnInputSerializer, request)
+        data = validated(SampleReturnInputSerializer, request)
         movement = services.return_stock(actor=request.user, **data)
         return Response(SampleMovementSerializer(movement).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=SampleAdjustmentInputSerializer, responses=SampleMovementSerializer)
     @action(detail=False, methods=["post"])
     def adjustments(self, request: Request) -> Response:
-        data = _validated(SampleAdjustmentInputSerializer, request)
+        data = validated(SampleAdjustmentInputSerializer, request)
         holder = data.pop("holder", None) or request.user
         movement = services.adjust_stock(actor=request.user, holder=holder, **data)
         return Response(SampleMovementSerializer(movement).data, status=status.HTTP_201_CREATED)
@@ -191,7 +184,7 @@ class TransferViewSet(ScopedModelViewSet):
         return super().get_queryset().filter(kind=self.kind)
 
     def _create(self, request: Request) -> StockTransfer:
-        return services.create_transfer(actor=request.user, **_validated(SampleTransferInputSerializer, request))
+        return services.create_transfer(actor=request.user, **validated(SampleTransferInputSerializer, request))
 
     @extend_schema(request=SampleTransferInputSerializer, responses=SampleTransferSerializer)
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -206,7 +199,7 @@ class TransferViewSet(ScopedModelViewSet):
     @extend_schema(request=SampleReasonSerializer, responses=SampleTransferSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
-        data = _validated(SampleReasonSerializer, request)
+        data = validated(SampleReasonSerializer, request)
         return Response(SampleTransferSerializer(services.cancel_transfer(actor=request.user, transfer=self.get_object(),
                                                                     **data)).data)
 
@@ -217,7 +210,7 @@ class ReceiptViewSet(TransferViewSet):
     kind = TransferKind.RECEIPT
 
     def _create(self, request: Request) -> StockTransfer:
-        return services.dispatch_receipt(actor=request.user, **_validated(SampleTransferInputSerializer, request))
+        return services.dispatch_receipt(actor=request.user, **validated(SampleTransferInputSerializer, request))
 
 
 # --- disbursements ---------------------------------------------------------------------------------------------
@@ -257,7 +250,7 @@ class DisbursementViewSet(ScopedModelViewSet):
 
     @extend_schema(request=SampleDisbursementInputSerializer, responses=SampleDisbursementSerializer)
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = _validated(SampleDisbursementInputSerializer, request)
+        data = validated(SampleDisbursementInputSerializer, request)
         require_visible(Contact, request.user, data["contact"], "contact")
         require_visible(Institution, request.user, data.get("institution"), "institution")
         disbursement = services.disburse(actor=request.user, **data)
@@ -316,7 +309,7 @@ class ReconciliationViewSet(ScopedModelViewSet):
 
     @extend_schema(request=SampleReconciliationInputSerializer, responses=SampleReconciliationSerializer)
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = _validated(SampleReconciliationInputSerializer, request)
+        data = validated(SampleReconciliationInputSerializer, request)
         reconciliation = services.submit_reconciliation(actor=request.user, counts=data.pop("lines"), **data)
         return self._response(reconciliation, status.HTTP_201_CREATED)
 
@@ -324,7 +317,7 @@ class ReconciliationViewSet(ScopedModelViewSet):
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, pk: str | None = None) -> Response:
         reconciliation = self.get_object()
-        data = _validated(SampleReconciliationInputSerializer, request)
+        data = validated(SampleReconciliationInputSerializer, request)
         return self._response(services.submit_reconciliation(actor=request.user, counts=data.pop("lines"),
                                                              reconciliation=reconciliation, **data))
 
@@ -336,7 +329,7 @@ class ReconciliationViewSet(ScopedModelViewSet):
     @extend_schema(request=SampleReasonSerializer, responses=SampleReconciliationSerializer)
     @action(detail=True, methods=["post"], url_path="send-back")
     def send_back(self, request: Request, pk: str | None = None) -> Response:
-        data = _validated(SampleReasonSerializer, request)
+        data = validated(SampleReasonSerializer, request)
         return self._response(services.send_back_reconciliation(actor=request.user, reconciliation=self.get_object(),
                                                                 **data))
 

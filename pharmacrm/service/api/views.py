@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
-from pharmacrm.core.api.base import ScopedModelViewSet, expected_version, require_visible, with_etag
+from pharmacrm.core.api.base import ScopedModelViewSet, expected_version, require_visible, validated, with_etag
 from pharmacrm.customers.models import Contact, Institution
 from pharmacrm.engagement.models import Visit
 from pharmacrm.org.models import User
@@ -113,11 +113,6 @@ class PvReportSerializer(serializers.Serializer):
     reference = serializers.CharField(max_length=60)
 
 
-def _validated(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
-    payload = serializer_class(data=request.data)
-    payload.is_valid(raise_exception=True)
-    return dict(payload.validated_data)
-
 
 class CaseViewSet(ScopedModelViewSet):
     model = Case
@@ -143,7 +138,7 @@ class CaseViewSet(ScopedModelViewSet):
 
     @extend_schema(request=CaseInputSerializer, responses=CaseSerializer)
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = _validated(CaseInputSerializer, request)
+        data = validated(CaseInputSerializer, request)
         require_visible(Institution, request.user, data["institution"], "institution")
         require_visible(Contact, request.user, data["contact"], "contact")
         require_visible(Order, request.user, data["order"], "order")
@@ -160,14 +155,14 @@ class CaseViewSet(ScopedModelViewSet):
     @action(detail=True, methods=["post"])
     def move(self, request: Request, pk: str | None = None) -> Response:
         """Move the case on (``to``); send ``If-Match`` with the version you last saw."""
-        data = _validated(MoveSerializer, request)  # the follow-up visit: the service checks it is the customer's
+        data = validated(MoveSerializer, request)  # the follow-up visit: the service checks it is the customer's
         return self._response(services.move(actor=request.user, case=self.get_object(),
                                             expected_version=expected_version(request), **data))
 
     @extend_schema(request=NoteInputSerializer, responses=CaseSerializer)
     @action(detail=True, methods=["post"])
     def notes(self, request: Request, pk: str | None = None) -> Response:
-        data = _validated(NoteInputSerializer, request)
+        data = validated(NoteInputSerializer, request)
         case = self.get_object()
         services.add_note(actor=request.user, case=case, **data)
         return self._response(case, status.HTTP_201_CREATED)
@@ -175,25 +170,25 @@ class CaseViewSet(ScopedModelViewSet):
     @extend_schema(request=WaitSerializer, responses=CaseSerializer)
     @action(detail=True, methods=["post"])
     def wait(self, request: Request, pk: str | None = None) -> Response:
-        data = _validated(WaitSerializer, request)
+        data = validated(WaitSerializer, request)
         return self._response(services.set_waiting(actor=request.user, case=self.get_object(), **data))
 
     @extend_schema(request=ReassignSerializer, responses=CaseSerializer)
     @action(detail=True, methods=["post"])
     def reassign(self, request: Request, pk: str | None = None) -> Response:
-        data = _validated(ReassignSerializer, request)
+        data = validated(ReassignSerializer, request)
         return self._response(services.reassign(actor=request.user, case=self.get_object(), **data))
 
     @extend_schema(request=PvSerializer, responses=CaseSerializer)
     @action(detail=True, methods=["post"])
     def pv(self, request: Request, pk: str | None = None) -> Response:
-        data = _validated(PvSerializer, request)
+        data = validated(PvSerializer, request)
         return self._response(services.flag_pv(actor=request.user, case=self.get_object(), **data))
 
     @extend_schema(request=PvReportSerializer, responses=CaseSerializer)
     @action(detail=True, methods=["post"], url_path="pv-report")
     def pv_report(self, request: Request, pk: str | None = None) -> Response:
-        data = _validated(PvReportSerializer, request)
+        data = validated(PvReportSerializer, request)
         return self._response(services.record_pv_report(actor=request.user, case=self.get_object(), **data))
 
 

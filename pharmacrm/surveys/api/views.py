@@ -14,17 +14,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
-from pharmacrm.core.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet, require_visible
+from pharmacrm.core.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet, require_visible, validated
 from pharmacrm.surveys import services
 from pharmacrm.surveys.choices import Audience, QuestionKind, SurveyChannel
 from pharmacrm.surveys.filters import ResponseFilter
 from pharmacrm.surveys.models import QuestionSet, SurveyCampaign, SurveyResponse
-
-
-def _validated(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
-    payload = serializer_class(data=request.data)
-    payload.is_valid(raise_exception=True)
-    return dict(payload.validated_data)
 
 
 class QuestionSerializer(serializers.Serializer):
@@ -53,7 +47,7 @@ class QuestionSetViewSet(ScopedModelViewSet):
 
     @extend_schema(request=QuestionSetInputSerializer, responses=QuestionSetSerializer)
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = _validated(QuestionSetInputSerializer, request)
+        data = validated(QuestionSetInputSerializer, request)
         data["questions"] = [dict(question) for question in data["questions"]]
         question_set = services.save_question_set(actor=request.user, **data)
         return Response(QuestionSetSerializer(question_set).data, status=status.HTTP_201_CREATED)
@@ -96,7 +90,7 @@ class CampaignViewSet(ScopedModelViewSet):
 
     @extend_schema(request=CampaignInputSerializer, responses=CampaignSerializer)
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = _validated(CampaignInputSerializer, request)
+        data = validated(CampaignInputSerializer, request)
         require_visible(QuestionSet, request.user, data["question_set"], "question_set")
         campaign = services.save_campaign(actor=request.user, **data)
         return Response(CampaignSerializer(campaign).data, status=status.HTTP_201_CREATED)

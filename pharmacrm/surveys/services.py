@@ -459,7 +459,8 @@ def answer(*, invitation: SurveyInvitation, raw: Mapping[str, Any]) -> SurveyRes
                     if question["kind"] == QuestionKind.TEXT and question["key"] in answers), "")
     now = timezone.now()
     with transaction.atomic():
-        current = (SurveyInvitation.objects.select_for_update().select_related("campaign", "question_set")
+        # lock the invitation row only: PostgreSQL refuses FOR UPDATE on the nullable side of the campaign's join
+        current = (SurveyInvitation.objects.select_for_update(of=("self",)).select_related("campaign", "question_set")
                    .get(pk=invitation.pk))
         check_open(current)
         try:

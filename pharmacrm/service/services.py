@@ -102,8 +102,8 @@ def assignee_for(kind: str, institution: Institution, product: Product | None, a
             if kind in MEDICAL_KINDS and rule.assignee.role not in MEDICAL_ROLES:
                 continue
             return rule.assignee
-    if kind in MEDICAL_KINDS:
-        return _first_active(MEDICAL_ROLES)
+    if kind in MEDICAL_KINDS:  # medical affairs first; pharmacovigilance only when there is nobody in it
+        return _first_active((Role.MEDICAL,)) or _first_active(MEDICAL_ROLES)
     if kind == CaseKind.CONSULTATION and institution.owner_id and institution.owner.is_active:
         return institution.owner
     return _first_active(SERVICE_ROLES) or actor

@@ -48,6 +48,8 @@ class NoteForm(StyledFormMixin, forms.Form):
     body = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 3}), max_length=MAX_TEXT)
     internal = forms.TypedChoiceField(label=_("Who reads it"), coerce=lambda value: value == "1", initial="1",
                                       choices=[("1", _("Internal note")), ("0", _("Reply given to the customer"))])
+    attachment = forms.FileField(label=_("File"), required=False,
+                                 help_text=_("Evidence or a report that came later: kept with the case."))
 
 
 class VisitChoice(forms.ModelChoiceField):

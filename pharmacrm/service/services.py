@@ -222,8 +222,9 @@ def _check_version(case: Case, expected_version: int | None) -> None:
         raise StaleVersion(case.version)
 
 
-def add_note(*, actor: Any, case: Case, body: str, internal: bool = True) -> CaseNote:
-    """An internal note, or a reply given to the customer (which also counts as the first response)."""
+def add_note(*, actor: Any, case: Case, body: str, internal: bool = True, attachment: Any = None) -> CaseNote:
+    """An internal note, or a reply given to the customer (which also counts as the first response); a file sent
+    later (evidence, a test report) is kept with the case under the upload rules."""
     if internal:  # whoever sees the case adds what they know (a rep, from the customer)
         authorize(actor, "service.add_casenote")
         if not Case.objects.visible_to(actor).filter(pk=case.pk).exists():
@@ -233,6 +234,11 @@ def add_note(*, actor: Any, case: Case, body: str, internal: bool = True) -> Cas
     body = _text(body, "body", MAX_TEXT, required=True)
     with transaction.atomic():
         note = audited_create(CaseNote, actor=actor, case=case, by=actor, internal=bool(internal), body=body)
+        if attachment is not None:
+            try:
+                store_upload(actor=actor, upload=attachment, attach_to=case, description=body[:200])
+            except ValidationError as error:
+                raise ValidationError({"attachment": error.messages}) from error
         if not internal and case.status == CaseStatus.RECEIVED:
             respond(actor=actor, case=case)
     return note

@@ -196,8 +196,9 @@ def _act(request: HttpRequest, case: Case, form_name: str, form: Any, action: An
 @require_POST
 def case_note(request: HttpRequest, pk: int) -> HttpResponse:
     case = _case(request, pk)
-    return _act(request, case, "note_form", NoteForm(request.POST), lambda data: services.add_note(
-        actor=request.user, case=case, body=data["body"], internal=data["internal"]), _("Note added."))
+    return _act(request, case, "note_form", NoteForm(request.POST, request.FILES), lambda data: services.add_note(
+        actor=request.user, case=case, body=data["body"], internal=data["internal"], attachment=data["attachment"]),
+        _("Note added."))
 
 
 @login_required

@@ -128,3 +128,20 @@ def test_assignment_rules_page_and_rules_decide_the_owner(client: Any, desk: dic
     assert west.owner == desk["agent"]  # no rule for Sichuan: the service desk
     login(client, desk["rep_east"])
     assert client.get(reverse("service:rules")).status_code == 403
+
+
+def test_a_file_sent_later_goes_with_a_note_and_a_bad_one_writes_nothing(client: Any, desk: dict[str, Any]) -> None:
+    from pharmacrm.service.models import CaseNote
+
+    case = services.open_case(actor=desk["agent"], institution=desk["institution_east"], kind="complaint",
+                              title="外包装破损", description="d")
+    login(client, desk["agent"])
+    response = client.post(reverse("service:case_note", args=[case.pk]), {
+        "body": "客户补发照片", "internal": "1",
+        "attachment": SimpleUploadedFile("evil.exe", b"MZ\x90\x00" * 100, content_type="image/png")})
+    assert response.status_code == 400 and not CaseNote.objects.exists()
+    response = client.post(reverse("service:case_note", args=[case.pk]), {
+        "body": "客户补发照片", "internal": "1",
+        "attachment": SimpleUploadedFile("photo.png", PNG, content_type="image/png")})
+    assert response.status_code == 302 and CaseNote.objects.count() == 1
+    assert "photo.png" in client.get(case.get_absolute_url()).content.decode()

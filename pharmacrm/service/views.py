@@ -139,7 +139,7 @@ def _detail(request: HttpRequest, case: Case, status: int = 200, **forms: Any) -
         "now": timezone.now(),
         "next_steps": [(step, _("Reopen") if step == CaseStatus.INVESTIGATING and case.status in REOPENED_FROM
                         else STEP_LABELS[step]) for step in NEXT_STEPS.get(case.status, ())] if may_work else [],
-        "needs_root_cause": case.kind in ROOT_CAUSE_KINDS,
+        "step_fields": _step_fields(case),
         "attachments": case_attachments(case),
         "note_form": forms.get("note_form") or NoteForm(),
         "move_form": forms.get("move_form") or MoveForm(visits=visits),
@@ -149,6 +149,21 @@ def _detail(request: HttpRequest, case: Case, status: int = 200, **forms: Any) -
         "may_report_pv": user.has_perm("service.report_pv"),
     }
     return render(request, "service/case_detail.html", context, status=status)
+
+
+def _step_fields(case: Case) -> set[str]:
+    """The fields of the next-step form that the steps open from here ask for."""
+    steps = set(NEXT_STEPS.get(case.status, ()))
+    fields = set()
+    if steps & {CaseStatus.PROPOSED, CaseStatus.RESOLVED}:
+        fields.add("solution")
+    if CaseStatus.FOLLOWED_UP in steps:
+        fields.add("follow_up_visit")
+    if CaseStatus.CLOSED in steps and case.kind in ROOT_CAUSE_KINDS:
+        fields |= {"root_cause", "corrective_action"}
+    if CaseStatus.INVESTIGATING in steps and case.status in REOPENED_FROM:
+        fields.add("reason")
+    return fields
 
 
 def _customer_visits(case: Case) -> Any:

@@ -44,19 +44,30 @@ from pharmacrm.service.choices import (
 )
 
 MAX_TEXT = 8000
+#: up to this many customers in the user's scope are read into the case condition as values
+MAX_LISTED_CUSTOMERS = 20_000
 
 
 def case_condition(user: Any, prefix: str = "") -> Q | None:
     """Which cases the user sees, as a condition on ``<prefix>`` fields (None: all; ``Q(pk__in=[])``: none) —
-    with the customer (a rep: their customers' cases; a manager: the team's…), plus the cases the user owns or
-    opened. Clocks and notes apply it through their case's columns, never through a list of case ids (head
-    office's breach list would otherwise read every case)."""
+    with the customer (a rep: their customers' cases; a manager: the team's…), plus the cases owned by the people
+    in the user's scope (a rep: their own; a manager: the team's workload) and those the user opened. Clocks and
+    notes apply it through their case's columns, never through a list of case ids (head office's breach list
+    would otherwise read every case)."""
+    from pharmacrm.org.querysets import users_in_scope
+
     if not getattr(user, "is_authenticated", False) or not user.has_perm("service.view_case"):
         return Q(pk__in=[])
     ids = visible_institution_ids(user)
     if ids is None:
         return None
-    return (Q(**{f"{prefix}institution_id__in": ids}) | Q(**{f"{prefix}owner_id": user.pk})
+    # a rep's or a team's customers are a few thousand at most: as a list of values PostgreSQL starts from their
+    # cases (three index scans) instead of walking every late clock in due order and testing each (450 ms at 2M)
+    customers = list(ids.values_list("pk", flat=True)[:MAX_LISTED_CUSTOMERS + 1])
+    if len(customers) > MAX_LISTED_CUSTOMERS:  # a region: let the database join
+        customers = ids
+    owners = list(users_in_scope(user).values_list("pk", flat=True)[:MAX_LISTED_CUSTOMERS])
+    return (Q(**{f"{prefix}institution_id__in": customers}) | Q(**{f"{prefix}owner_id__in": owners})
             | Q(**{f"{prefix}created_by_id": user.pk}))
 
 

@@ -237,9 +237,11 @@ class SlaClock(BaseModel):
         verbose_name_plural = _("SLA clocks")
         ordering = ["due_at", "id"]
         constraints = [models.UniqueConstraint(fields=["case", "kind"], name="sla_clock_one_per_kind")]
+        # (due_at, id): the lists' order, so a page of the soonest deadlines stops after its rows even where many
+        # clocks fall due at the same moment (end of a working day)
         indexes = [
-            models.Index(fields=["due_at"], condition=Q(stopped_at__isnull=True), name="sla_clock_running_idx"),
-            models.Index(fields=["owner", "due_at"], condition=Q(stopped_at__isnull=True),
+            models.Index(fields=["due_at", "id"], condition=Q(stopped_at__isnull=True), name="sla_clock_running_idx"),
+            models.Index(fields=["owner", "due_at", "id"], condition=Q(stopped_at__isnull=True),
                          name="sla_clock_owner_running_idx"),
         ]
 

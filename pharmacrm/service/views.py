@@ -66,9 +66,11 @@ def queue(request: HttpRequest) -> HttpResponse:
     # the user's scope are visible to them (``case_condition``): no case-scope join, so the database walks the
     # owners' running-clock index (PostgreSQL otherwise scanned every case: 344 ms at 2M cases)
     require(request, "service.view_case")
-    rows = (SlaClock.objects.running().filter(owner__in=_owners(request))
+    mine = request.GET.get("mine") == "1"
+    owners = [request.user.pk] if mine else _owners(request)
+    rows = (SlaClock.objects.running().filter(owner__in=owners)
             .select_related("case__institution", "owner").order_by("due_at", "id")[:QUEUE_ROWS])
-    return render(request, "service/queue.html", {"rows": rows, "now": timezone.now(), "tab": "queue"})
+    return render(request, "service/queue.html", {"rows": rows, "now": timezone.now(), "tab": "queue", "mine": mine})
 
 
 @login_required

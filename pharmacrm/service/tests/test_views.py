@@ -145,3 +145,17 @@ def test_a_file_sent_later_goes_with_a_note_and_a_bad_one_writes_nothing(client:
         "attachment": SimpleUploadedFile("photo.png", PNG, content_type="image/png")})
     assert response.status_code == 302 and CaseNote.objects.count() == 1
     assert "photo.png" in client.get(case.get_absolute_url()).content.decode()
+
+
+def test_the_queue_shows_the_scope_or_only_ones_own(client: Any, desk: dict[str, Any]) -> None:
+    theirs = services.open_case(actor=desk["agent"], institution=desk["institution_east"], kind="complaint",
+                                title="同事的工单", description="d")
+    mine = services.open_case(actor=desk["agent"], institution=desk["institution_east"], kind="clinical",
+                              title="医学的工单", description="d", owner=desk["medic"])
+    login(client, desk["medic"])
+    page = client.get(reverse("service:queue")).content.decode()
+    assert theirs.number in page and mine.number in page  # head-office scope: everybody's deadlines
+    page = client.get(f"{reverse('service:queue')}?mine=1").content.decode()
+    assert theirs.number not in page and mine.number in page
+    login(client, desk["rep_west"])
+    assert mine.number not in client.get(reverse("service:queue")).content.decode()

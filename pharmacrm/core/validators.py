@@ -138,3 +138,15 @@ def normalize_approval_number(raw: object) -> str:
             _("%(value)s is not an NMPA approval number: 国药准字, then H, Z, S or J, then 8 digits "
               "(e.g. 国药准字H20041234).") % {"value": str(raw)[:40]}, code="approval_number_invalid")
     return text
+
+
+def clean_text(value: object, field: str, limit: int, *, required: bool = False) -> str:
+    """Free text from a form or the API, stripped; a refusal on ``field`` when it is required and empty or longer
+    than ``limit`` characters (services check it again whatever the caller checked)."""
+    text = str(value or "").strip()
+    if required and not text:
+        raise ValidationError({field: _("This field is required.")})
+    if len(text) > limit:
+        raise ValidationError({field: _("At most %(limit)d characters (this has %(count)d).") % {
+            "limit": limit, "count": len(text)}})
+    return text

@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 from pharmacrm.core import policy, workcalendar
 from pharmacrm.core.audit import StaleVersion, audited_bulk_create, audited_create, audited_update
 from pharmacrm.core.notifications import notify
+from pharmacrm.core.validators import clean_text
 from pharmacrm.core.workflow import TransitionNotAllowed, advance
 from pharmacrm.customers.models import Institution
 from pharmacrm.engagement import cadence
@@ -99,16 +100,6 @@ def requirement(row: cadence.Row, period: str, start: datetime.date, end: dateti
     return Requirement(visits, contacts, "；".join(words)[:300])
 
 
-def _text(value: Any, field: str, limit: int, *, required: bool = False) -> str:
-    text = str(value or "").strip()
-    if required and not text:
-        raise ValidationError({field: _("This field is required.")})
-    if len(text) > limit:
-        raise ValidationError({field: _("At most %(limit)d characters (this has %(count)d).") % {
-            "limit": limit, "count": len(text)}})
-    return text
-
-
 def draft_plan(*, actor: Any, period: str, day: datetime.date, note: str = "") -> VisitPlan:
     """Draft the actor's plan for the period containing ``day``, one line per customer of their book."""
     authorize(actor, "engagement.add_visitplan")
@@ -122,7 +113,7 @@ def draft_plan(*, actor: Any, period: str, day: datetime.date, note: str = "") -
     rows = cadence.rows_for(cadence.book_of(actor), today=max(start, policy.today()))
     with transaction.atomic():
         plan = audited_create(VisitPlan, actor=actor, rep=actor, period=period, starts_on=start, ends_on=end,
-                              note=_text(note, "note", MAX_NOTE))
+                              note=clean_text(note, "note", MAX_NOTE))
         lines = []
         for row in sorted(rows, key=lambda row: row.institution.name):
             need = requirement(row, period, start, end)
@@ -206,7 +197,7 @@ def add_line(*, actor: Any, plan: VisitPlan, institution: Institution, visits: i
         raise ValidationError({"visits": _("Between 0 and %(max)d visits.") % {"max": MAX_LINE_VISITS}})
     return audited_create(VisitPlanLine, actor=actor, plan=plan, institution=institution, rule=need.rule,
                           rule_visits=need.visits, rule_contacts=need.contacts, visits=count,
-                          note=_text(note, "note", 300))
+                          note=clean_text(note, "note", 300))
 
 
 def _manager_of(rep: Any) -> Any:
@@ -244,7 +235,7 @@ def _may_decide(actor: Any, plan: VisitPlan) -> None:
 def return_plan(*, actor: Any, plan: VisitPlan, reason: str) -> VisitPlan:
     """Send the plan back to the rep with what to change."""
     _may_decide(actor, plan)
-    reason = _text(reason, "reason", MAX_NOTE, required=True)
+    reason = clean_text(reason, "reason", MAX_NOTE, required=True)
     plan = advance(plan, to=PlanStatus.RETURNED, actor=actor, reason=reason, changes={
         "decided_by": actor, "decided_at": timezone.now(), "decision_comment": reason})
     notify(plan.rep, _("Your visit plan was returned: %(plan)s") % {"plan": str(plan)}, body=reason,
@@ -256,7 +247,7 @@ def approve_plan(*, actor: Any, plan: VisitPlan, comment: str = "") -> tuple[Vis
     """Approve the plan; a monthly plan's visits go on the rep's calendar. Returns the plan and the visits
     scheduled."""
     _may_decide(actor, plan)
-    comment = _text(comment, "comment", MAX_NOTE)
+    comment = clean_text(comment, "comment", MAX_NOTE)
     with transaction.atomic():
         plan = advance(plan, to=PlanStatus.APPROVED, actor=actor, changes={
             "decided_by": actor, "decided_at": timezone.now(), "decision_comment": comment})

@@ -34,6 +34,7 @@ from pharmacrm.core.audit import Change, StaleVersion, append, audited_create, a
 from pharmacrm.core.models import AuditAction
 from pharmacrm.core.notifications import notify
 from pharmacrm.core.uploads import store_upload, validate_upload
+from pharmacrm.core.validators import clean_text
 from pharmacrm.core.workflow import TransitionNotAllowed, advance
 from pharmacrm.customers.models import Contact, Institution
 from pharmacrm.engagement.choices import OPEN_VISIT_STATUSES, Channel, Direction, TaskStatus, VisitKind, VisitStatus
@@ -126,13 +127,7 @@ def _own_open_visit(actor: Any, visit: Visit) -> Visit:
 
 
 def _text(value: Any, field: str, *, required: bool = False, limit: int = MAX_NOTE) -> str:
-    text = str(value or "").strip()
-    if required and not text:
-        raise ValidationError({field: _("This field is required.")})
-    if len(text) > limit:
-        raise ValidationError({field: _("At most %(limit)d characters (this has %(count)d).") % {
-            "limit": limit, "count": len(text)}})
-    return text
+    return clean_text(value, field, limit, required=required)
 
 
 # --- visits --------------------------------------------------------------------------------------------------

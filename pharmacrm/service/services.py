@@ -34,6 +34,7 @@ from pharmacrm.core import policy
 from pharmacrm.core.audit import StaleVersion, audited_create, audited_update
 from pharmacrm.core.notifications import notify
 from pharmacrm.core.uploads import store_upload
+from pharmacrm.core.validators import clean_text
 from pharmacrm.core.workflow import TransitionNotAllowed, advance
 from pharmacrm.customers.models import Contact, Institution
 from pharmacrm.org.models import User
@@ -68,16 +69,6 @@ CONTACT_KINDS = (CaseKind.COMPLAINT, CaseKind.QUALITY, CaseKind.RETURN)
 MEDICAL_ROLES = (Role.MEDICAL, Role.PHARMACOVIGILANCE)
 #: roles that own what no rule assigns
 SERVICE_ROLES = (Role.SERVICE,)
-
-
-def _text(value: Any, field: str, limit: int, *, required: bool = False) -> str:
-    text = str(value or "").strip()
-    if required and not text:
-        raise ValidationError({field: _("This field is required.")})
-    if len(text) > limit:
-        raise ValidationError({field: _("At most %(limit)d characters (this has %(count)d).") % {
-            "limit": limit, "count": len(text)}})
-    return text
 
 
 def _choice(value: str, choices: Any, field: str, *, blank: bool = False) -> str:
@@ -172,9 +163,9 @@ def open_case(*, actor: Any, institution: Institution, kind: str, title: str, de
         errors["received_at"] = _("The time cannot be in the future.")
     if errors:
         raise ValidationError(errors)
-    title = _text(title, "title", 200, required=True)
-    description = _text(description, "description", MAX_TEXT, required=True)
-    batch_number = _text(batch_number, "batch_number", 40)
+    title = clean_text(title, "title", 200, required=True)
+    description = clean_text(description, "description", MAX_TEXT, required=True)
+    batch_number = clean_text(batch_number, "batch_number", 40)
     owner = owner or assignee_for(kind, institution, product, actor)
     _check_owner(kind, owner)
     with transaction.atomic():
@@ -231,7 +222,7 @@ def add_note(*, actor: Any, case: Case, body: str, internal: bool = True, attach
             raise PermissionDenied
     else:  # what the customer is told comes from those working the case
         _may_work(actor, case)
-    body = _text(body, "body", MAX_TEXT, required=True)
+    body = clean_text(body, "body", MAX_TEXT, required=True)
     with transaction.atomic():
         note = audited_create(CaseNote, actor=actor, case=case, by=actor, internal=bool(internal), body=body)
         if attachment is not None:
@@ -268,7 +259,7 @@ def move(*, actor: Any, case: Case, to: str, solution: str = "", root_cause: str
             "status": case.get_status_display(), "to": CaseStatus(to).label})
     now = timezone.now()
     changes: dict[str, Any] = {}
-    solution = _text(solution, "solution", MAX_TEXT)
+    solution = clean_text(solution, "solution", MAX_TEXT)
     if solution:
         changes["solution"] = solution
     if to in (CaseStatus.PROPOSED, CaseStatus.RESOLVED) and not (solution or case.solution):
@@ -281,7 +272,7 @@ def move(*, actor: Any, case: Case, to: str, solution: str = "", root_cause: str
         changes["follow_up_visit"] = follow_up_visit
     if to == CaseStatus.CLOSED:
         _choice(root_cause, RootCause, "root_cause", blank=True)
-        corrective_action = _text(corrective_action, "corrective_action", MAX_TEXT)
+        corrective_action = clean_text(corrective_action, "corrective_action", MAX_TEXT)
         root_cause, corrective_action = root_cause or case.root_cause, corrective_action or case.corrective_action
         errors = {}
         if case.kind in ROOT_CAUSE_KINDS and not root_cause:
@@ -296,7 +287,7 @@ def move(*, actor: Any, case: Case, to: str, solution: str = "", root_cause: str
     reopening = to == CaseStatus.INVESTIGATING and case.status in (
         CaseStatus.RESOLVED, CaseStatus.CONFIRMED, CaseStatus.FOLLOWED_UP, CaseStatus.CLOSED)
     if reopening:
-        reason = _text(reason, "reason", 500, required=True)
+        reason = clean_text(reason, "reason", 500, required=True)
         changes.update(resolved_at=None, closed_at=None)
     with transaction.atomic():
         case = advance(case, to=to, actor=actor, changes=changes, reason=reason)
@@ -326,7 +317,7 @@ def set_waiting(*, actor: Any, case: Case, waiting: bool, reason: str = "") -> C
     now = timezone.now()
     with transaction.atomic():
         case = audited_update(case, actor=actor, changes={"waiting_on_customer": bool(waiting)},
-                              reason=_text(reason, "reason", 500))
+                              reason=clean_text(reason, "reason", 500))
         (clocks.pause if waiting else clocks.resume)(case, at=now, actor=actor)
     return case
 
@@ -334,7 +325,7 @@ def set_waiting(*, actor: Any, case: Case, waiting: bool, reason: str = "") -> C
 def reassign(*, actor: Any, case: Case, owner: Any, reason: str) -> Case:
     _may_work(actor, case)
     _check_owner(case.kind, owner)
-    reason = _text(reason, "reason", 500, required=True)
+    reason = clean_text(reason, "reason", 500, required=True)
     if owner.pk == case.owner_id:
         raise ValidationError({"owner": _("The case is theirs already.")})
     with transaction.atomic():
@@ -382,7 +373,7 @@ def record_pv_report(*, actor: Any, case: Case, reference: str) -> Case:
         raise ValidationError({"pv_reference": _("This case is not flagged for pharmacovigilance.")})
     if case.pv_reported_at:
         raise ValidationError({"pv_reference": _("The report is recorded already.")})
-    reference = _text(reference, "pv_reference", 60, required=True)
+    reference = clean_text(reference, "pv_reference", 60, required=True)
     now = timezone.now()
     with transaction.atomic():
         case = audited_update(case, actor=actor, changes={"pv_reported_at": now, "pv_reference": reference})
@@ -402,7 +393,7 @@ def save_rule(*, actor: Any, assignee: Any, priority: int = 100, kind: str = "",
     elif assignee is None or not assignee.is_active:
         raise ValidationError({"assignee": _("Choose an active user.")})
     values = {"assignee": assignee, "priority": priority, "kind": kind, "product": product,
-              "province_code": _text(province_code, "province_code", 6), "active": bool(active)}
+              "province_code": clean_text(province_code, "province_code", 6), "active": bool(active)}
     if rule is None:
         return audited_create(AssignmentRule, actor=actor, **values)
     return audited_update(rule, actor=actor, changes=values)

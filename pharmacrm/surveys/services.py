@@ -38,6 +38,7 @@ from django.utils.translation import gettext as _
 from pharmacrm.core import policy
 from pharmacrm.core.audit import audited_bulk_create, audited_create, audited_update
 from pharmacrm.core.notifications import notify
+from pharmacrm.core.validators import clean_text
 from pharmacrm.customers.choices import ConsentPurpose, InstitutionKind, InstitutionStatus
 from pharmacrm.customers.models import Affiliation, Consent, Contact, Institution
 from pharmacrm.grading.choices import CLASSES
@@ -83,16 +84,6 @@ def _new_token() -> tuple[str, str]:
     return token, digest(token)
 
 
-def _text(value: Any, field: str, limit: int, *, required: bool = False) -> str:
-    text = str(value or "").strip()
-    if required and not text:
-        raise ValidationError({field: _("This field is required.")})
-    if len(text) > limit:
-        raise ValidationError({field: _("At most %(limit)d characters (this has %(count)d).") % {
-            "limit": limit, "count": len(text)}})
-    return text
-
-
 # --- question sets -----------------------------------------------------------------------------------------------
 
 
@@ -128,7 +119,7 @@ def save_question_set(*, actor: Any, name: str, questions: Any, active: bool = T
     """Write a question set; making it the closed cases' set takes that role from the previous one. A set already
     sent keeps its questions (answers must keep meaning what was asked): copy it instead."""
     authorize(actor, "surveys.add_questionset" if question_set is None else "surveys.change_questionset")
-    name = _text(name, "name", 100, required=True)
+    name = clean_text(name, "name", 100, required=True)
     cleaned = clean_questions(questions)
     clash = QuestionSet.objects.filter(name=name)
     if question_set is not None:
@@ -323,7 +314,7 @@ def save_campaign(*, actor: Any, name: str, question_set: QuestionSet | None, au
     """A campaign as a draft; once launched only its name and closing date change."""
     authorize(actor, "surveys.add_surveycampaign" if campaign is None else "surveys.change_surveycampaign")
     errors: dict[str, str] = {}
-    name = _text(name, "name", 100, required=True)
+    name = clean_text(name, "name", 100, required=True)
     if question_set is None or not question_set.active:
         errors["question_set"] = _("Choose an active question set.")
     try:

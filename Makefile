@@ -54,6 +54,10 @@ test: install translations
 	.venv/bin/ruff check .
 	HTTPS=false PHARMACRM_FAST_HASHER=1 PHARMACRM_PLAIN_STATIC=1 .venv/bin/pytest $(PYTEST_ARGS)
 
+# The slow half of the reliability battery (load, faults, fuzzing over HTTP, races): ≤ 15 minutes.
+soak: install translations static
+	PHARMACRM_PLAIN_STATIC=1 $(PY) -m soak $(SOAK_ARGS)
+
 bench: install translations
 	PHARMACRM_PLAIN_STATIC=1 $(PY) -m bench $(BENCH_ARGS)
 

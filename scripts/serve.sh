@@ -22,7 +22,8 @@ cat <<MSG
     steward       客户信息管理员
     compliance    合规
     leader        公司领导
-    marketing, finance, legal, key_account, academic_east, pv_officer
+    marketing, finance, legal, key_account, academic_east, pv_officer,
+    service_desk, medical, qa (质量保证), dpo (个人信息保护负责人)
 
   Stop with Ctrl-C.
 MSG

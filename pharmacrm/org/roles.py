@@ -24,6 +24,8 @@ class Role(models.TextChoices):
     PHARMACOVIGILANCE = "pharmacovigilance", _("Pharmacovigilance")
     SERVICE = "service", _("Customer service")
     MEDICAL = "medical", _("Medical affairs")
+    QA = "qa", _("Quality assurance")
+    DPO = "dpo", _("Personal-information protection officer")
     LEADER = "leader", _("Leadership")
     ADMIN = "admin", _("System administrator")
 
@@ -50,6 +52,8 @@ ROLE_SCOPE: dict[str, str] = {
     Role.PHARMACOVIGILANCE: ScopeLevel.ALL,
     Role.SERVICE: ScopeLevel.ALL,
     Role.MEDICAL: ScopeLevel.ALL,
+    Role.QA: ScopeLevel.ALL,
+    Role.DPO: ScopeLevel.ALL,
     Role.LEADER: ScopeLevel.ALL,
     Role.ADMIN: ScopeLevel.ALL,
 }
@@ -58,7 +62,7 @@ ROLE_SCOPE: dict[str, str] = {
 SECOND_FACTOR_ROLES = {Role.ADMIN}
 
 #: roles that read the whole audit trail (the audit search page)
-AUDIT_READER_ROLES = {Role.COMPLIANCE, Role.ADMIN}
+AUDIT_READER_ROLES = {Role.COMPLIANCE, Role.QA, Role.DPO, Role.ADMIN}
 
 #: roles that may reveal a contact's personal data (each reveal audited) and export it unmasked
 UNMASKED_PERSONAL_DATA_ROLES = {Role.STEWARD, Role.COMPLIANCE, Role.ADMIN}
@@ -180,6 +184,11 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "service.report_pv", "customers.view_contact_personal_data"},
     Role.SERVICE: CUSTOMER_READ | ORDER_READ | SERVICE_DESK | SURVEY_MANAGING | {"customers.view_contact_personal_data"},
     Role.MEDICAL: CUSTOMER_READ | SERVICE_WORKING | SURVEY_READ | {"customers.view_contact_personal_data"},
+    # quality assurance owns the GxP records: complaint and quality cases, their audit trail and signatures
+    Role.QA: CUSTOMER_READ | SERVICE_READ | {"core.view_auditentry", "core.export_auditentry"},
+    # the personal-information protection officer (PIPL Art.52): data-subject requests and the access log
+    Role.DPO: CUSTOMER_READ | {"customers.view_contact_personal_data", "core.view_auditentry",
+                               "core.export_auditentry"},
     Role.LEADER: CUSTOMER_READ | ORDER_READ | PURCHASE_READ | SAMPLE_READ | GRADING_READ | ENGAGEMENT_READ
     | CONTENT_OVERSIGHT | SERVICE_READ | SURVEY_READ | SURVEY_EXPORT | {
         "customers.export_institution", "org.view_accountrequest", "org.view_user"},

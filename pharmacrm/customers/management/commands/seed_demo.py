@@ -123,6 +123,8 @@ DEMO_USERS: list[DemoUser] = [
     DemoUser("key_account", "何俊杰", Role.KEY_ACCOUNT, "大客户部"),
     DemoUser("academic_east", "林晓燕", Role.ACADEMIC_REP, "华东一组"),
     DemoUser("pv_officer", "徐静怡", Role.PHARMACOVIGILANCE, "药物警戒部"),
+    DemoUser("qa", "秦雅琴", Role.QA, "质量保证部"),
+    DemoUser("dpo", "韩立群", Role.DPO, "合规部"),
     # More reps, so lists and scopes have realistic neighbours.
     DemoUser("rep_hangzhou", "沈佳怡", Role.REP, "华东二组", ("330100",), weight=7),
     DemoUser("rep_nanjing", "蒋涛", Role.REP, "华东二组", ("320100",), weight=7),

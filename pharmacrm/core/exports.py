@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import decimal
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -44,6 +45,8 @@ def cell_value(row: Any, accessor: str | Callable[[Any], Any]) -> Any:
         return ""
     if isinstance(value, datetime.datetime | datetime.date):
         return value.isoformat()
+    if isinstance(value, int | float | decimal.Decimal) and not isinstance(value, bool):
+        return value  # a number stays a number: "-12.50" is an amount, not a formula to neutralise
     return safe_cell(str(value))
 
 

@@ -168,7 +168,24 @@ def read_table(data: bytes | IO[bytes], *, filename: str = "", max_bytes: int, m
     if content.startswith(OLE2_MAGIC):
         raise TabularError("not_a_table", _("This is an old .xls workbook or a password-protected one. "
                                             "Save it as .xlsx without a password, or as CSV."), filename=filename)
+    if content.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):  # SVG, HTML or XML: markup is never a table
+        raise TabularError("not_a_table", _("The file cannot be read as a CSV file or an Excel workbook (.xlsx)."))
     return _read_csv(content, max_rows=max_rows)
+
+
+def inspect_workbook(content: bytes, *, max_bytes: int) -> None:
+    """Refuse an .xlsx kept as an attachment (never parsed here) that a reader would choke on: a zip bomb, too many
+    parts, or XML entity declarations (billion laughs, XXE). Raises ``TabularError``."""
+    _inspect_archive(content, max_bytes=max_bytes)
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        for info in archive.infolist():
+            tail = b""
+            with archive.open(info) as part:
+                while chunk := part.read(64 * 1024):
+                    if b"<!DOCTYPE" in tail + chunk or b"<!ENTITY" in tail + chunk:
+                        raise TabularError("unsafe_archive",
+                                           _("The workbook contains XML entity declarations and was refused."))
+                    tail = chunk[-16:]
 
 
 def _read_limited(data: bytes | IO[bytes], max_bytes: int) -> bytes:

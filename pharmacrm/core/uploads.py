@@ -4,6 +4,7 @@ outside the static path, served only after a permission check (core.views.file_d
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 import filetype
@@ -27,6 +28,10 @@ ALLOWED_TYPES = {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
     "application/zip": "zip-office",  # filetype reports some xlsx files as zip; checked below
 }
+
+
+#: code a web server or a browser would run if the file were ever served as something else (a polyglot image)
+EMBEDDED_CODE = re.compile(rb"<\?php|<\?=|<%|<script", re.IGNORECASE)
 
 
 def _sniff(head: bytes) -> str | None:
@@ -57,7 +62,32 @@ def validate_upload(upload: UploadedFile) -> str:
         mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     if mime not in ALLOWED_TYPES or mime == "application/zip":
         raise ValidationError({"file": _("This type of file is not accepted. Upload a JPEG, PNG, WebP, PDF or XLSX.")})
+    if mime.startswith("image/") and _contains_code(upload):
+        raise ValidationError({"file": _("The image contains embedded code and was refused.")})
+    if mime == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
+        from pharmacrm.core.tabular import TabularError, inspect_workbook
+
+        try:
+            inspect_workbook(upload.read(), max_bytes=limit)
+        except TabularError as error:
+            raise ValidationError({"file": error.message}) from error
+        finally:
+            upload.seek(0)
     return mime
+
+
+def _contains_code(upload: UploadedFile) -> bool:
+    """Scan an image chunk by chunk (with an overlap, so a marker split across chunks is found too)."""
+    upload.seek(0)
+    tail = b""
+    try:
+        for chunk in upload.chunks():
+            if EMBEDDED_CODE.search(tail + chunk):
+                return True
+            tail = chunk[-8:]
+        return False
+    finally:
+        upload.seek(0)
 
 
 def store_upload(*, actor: Any, upload: UploadedFile, attach_to: models.Model, description: str = "") -> StoredFile:

@@ -1,0 +1,85 @@
+"""A seeded demo company shared by the API-wide checks (#12, #20, #21), built once per test module.
+
+The demo seeds (``make demo``) exercise every app's own services, so every API list has rows, reps in several
+territories own them, and a new model gets rows as soon as its seed does. The data lives in one transaction that
+is rolled back when the module ends, so the rest of the suite never sees it; each test still runs in its own
+savepoint (pytest-django's ``db`` fixture nests inside).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from typing import Any
+
+from django.core.management import call_command
+from django.db import transaction
+
+SEEDS = ("seed_demo", "seed_catalogue", "seed_samples", "seed_grading", "seed_engagement", "seed_content",
+         "seed_service", "seed_surveys")
+
+
+def seeded_world(django_db_blocker: Any, scale: int = 60) -> Iterator[dict[str, Any]]:
+    """Yield the demo users by username inside a transaction that is rolled back afterwards."""
+    from pharmacrm.org.models import User
+
+    with django_db_blocker.unblock(), transaction.atomic():
+        out = io.StringIO()
+        for name in SEEDS:
+            call_command(name, stdout=out, **({"scale": scale} if name == "seed_demo" else {}))
+        users = {user.username: user for user in User.objects.all()}
+        add_scoped_records(users)
+        yield users
+        transaction.set_rollback(True)
+
+
+def add_scoped_records(users: dict[str, Any]) -> None:
+    """Records the seeds do not make but the matrix needs one of in rep_east's scope: a personal saved filter,
+    a master-data change request and a review approval on rep_east's customer, a greeting to his doctor,
+    an account request, a class change and a sample count."""
+    import datetime
+
+    from pharmacrm.core.policy import today
+    from pharmacrm.core.saved_filters import create_saved_filter
+    from pharmacrm.customers import services as customers
+    from pharmacrm.customers.models import Institution
+    from pharmacrm.customers.stewardship import request_change, request_review
+    from pharmacrm.engagement.care import send_greetings
+    from pharmacrm.engagement.models import GreetingTemplate
+    from pharmacrm.grading.models import Classification, GradeChange, RuleVersion
+    from pharmacrm.org.account_requests import request_account
+    from pharmacrm.org.roles import Role
+    from pharmacrm.samples import services as samples
+    from pharmacrm.samples.services import ledger_stock
+
+    rep = users["rep_east"]
+    institution = Institution.objects.filter(owner=rep).order_by("pk").first()
+    create_saved_filter(actor=rep, list_name="customers:institution_list", name="三甲", querystring="grade=3A")
+    request_change(actor=rep, institution=institution, changes={"phone": "021-64041990"}, reason="电话已变更")
+    request_review(actor=rep, institution=institution)
+    doctor = customers.create_contact(actor=users["steward"], institution=institution, name="关怀医生")
+    customers.record_consent(actor=users["steward"], contact=doctor, channel="wechat", purpose="care",
+                             granted_on=today() - datetime.timedelta(days=30), evidence="签字同意书")
+    template = GreetingTemplate.objects.filter(approved_at__isnull=False).order_by("pk").first()
+    if template is not None:
+        send_greetings(actor=rep, template=template, contacts=[doctor], channel="wechat")
+    request_account(actor=users["manager_east"], username="new_rep", full_name="新代表", email="new@example.com",
+                    role=Role.REP, team=rep.team, territories=list(rep.territories.all()),
+                    justification="新入职")
+    classification = Classification.objects.filter(institution=institution).first()
+    rule = RuleVersion.objects.order_by("pk").first()
+    if classification is not None and rule is not None:
+        GradeChange.objects.create(institution=institution, run_id=classification.run_id, changed_on=today(),
+                                   dimension=rule.dimension, old="general", new="premium", reason="rule",
+                                   new_rule=rule)
+    stock = ledger_stock(rep)
+    if stock:
+        samples.submit_reconciliation(actor=rep, counts=[{"lot": lot, "counted": quantity}
+                                                         for lot, quantity in _lots(stock)])
+
+
+def _lots(stock: dict[Any, int]) -> list[tuple[Any, int]]:
+    from pharmacrm.samples.models import SampleLot
+
+    lots = SampleLot.objects.in_bulk(list(stock))
+    return [(lots[pk], quantity) for pk, quantity in stock.items()]

@@ -126,14 +126,20 @@ def confirm_totp_device(*, user: User, device: Any) -> None:
         log_event(AuditAction.UPDATE, actor=user, obj=user, changes={"second_factor": [None, "totp"]})
 
 
-def report_lockout(username: str, ip_address: str | None) -> None:
-    """Audit a lockout and tell the administrators (a security event)."""
+def report_lockout(username: str, ip_address: str | None, *, signing: bool = False) -> None:
+    """Audit a lockout (of the login, or of electronic signing) and tell the administrators (a security event)."""
     with transaction.atomic():
         user = User.objects.filter(username=username).first()
-        log_event(AuditAction.LOCKOUT, obj=user, object_repr=username, changes={"ip": ip_address})
+        log_event(AuditAction.LOCKOUT, obj=user, object_repr=username,
+                  changes={"ip": ip_address, "locked": "signing" if signing else "login"})
         for admin in User.objects.filter(role=Role.ADMIN, is_active=True):
-            notify(admin, _("Account locked: %(username)s") % {"username": username},
-                   _("Too many failed logins from %(ip)s.") % {"ip": ip_address or "?"}, email=True)
+            if signing:
+                notify(admin, _("Signing locked: %(username)s") % {"username": username},
+                       _("Too many failed electronic signatures from %(ip)s.") % {"ip": ip_address or "?"},
+                       email=True)
+            else:
+                notify(admin, _("Account locked: %(username)s") % {"username": username},
+                       _("Too many failed logins from %(ip)s.") % {"ip": ip_address or "?"}, email=True)
 
 
 def _require_reason(reason: str) -> str:

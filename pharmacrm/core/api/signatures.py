@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.db import models
@@ -24,6 +25,8 @@ class SignatureSerializer(serializers.ModelSerializer):
     valid = serializers.SerializerMethodField(help_text="False once the signed record was edited after signing "
                                                         "(re-sign required)")
     object_type = serializers.CharField(source="content_type.model", read_only=True)
+    signed_at = serializers.DateTimeField(read_only=True, default_timezone=datetime.UTC,
+                                          help_text="When it was signed, in UTC (21 CFR 11.50(a)(2))")
 
     class Meta:
         model = Signature

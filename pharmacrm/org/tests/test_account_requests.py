@@ -67,7 +67,8 @@ def test_rejection_needs_a_comment_and_notifies(client: Any, org: dict[str, Any]
     url = f"/approvals/{approval.pk}/decide/"
     refused = client.post(url, {"decision": "reject", "comment": "", "username": "admin", "password": DEMO_PASSWORD})
     assert refused.status_code == 400 and not Signature.objects.exists()
-    assert client.post(url, {"decision": "reject", "comment": "编制已满", "username": "admin", "password": DEMO_PASSWORD}).status_code == 302
+    assert client.post(url, {"decision": "reject", "comment": "编制已满", "username": "admin",
+                             "password": DEMO_PASSWORD}).status_code == 302
     account_request.refresh_from_db()
     assert account_request.status == "rejected" and account_request.created_user is None
     assert not User.objects.filter(username="maybe").exists()

@@ -6,6 +6,7 @@ business effects, so signals are the right tool here.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from axes.signals import user_locked_out
@@ -16,6 +17,7 @@ from django.dispatch import receiver
 from pharmacrm.core.audit import log_event
 from pharmacrm.core.models import AuditAction
 from pharmacrm.core.signatures import reset_continuity, signing_locked_out
+from pharmacrm.org.middleware import ACTIVITY_KEY
 
 
 @receiver(user_logged_in, dispatch_uid="audit_login")
@@ -23,6 +25,8 @@ def audit_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     if request is not None and hasattr(request, "session"):
         request.session["language"] = user.language
         reset_continuity(request.session)  # a new login: its first signing gives username and password
+        # the idle clock starts at the login, not at the first request after it
+        request.session[ACTIVITY_KEY] = int(time.time())
     log_event(AuditAction.LOGIN, actor=user, obj=user)
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pharmacrm.core.audit import audited_create, audited_update, log_event
-from pharmacrm.core.models import AuditAction
+from pharmacrm.core.models import AuditAction, AuditEntry
 from pharmacrm.core.notifications import notify
 from pharmacrm.org.models import Division, DivisionLevel, Team, User
 from pharmacrm.org.roles import ROLE_PERMISSIONS, ROLE_SCOPE, Role, ScopeLevel
@@ -127,11 +130,19 @@ def confirm_totp_device(*, user: User, device: Any) -> None:
 
 
 def report_lockout(username: str, ip_address: str | None, *, signing: bool = False) -> None:
-    """Audit a lockout (of the login, or of electronic signing) and tell the administrators (a security event)."""
+    """Audit a lockout (of the login, or of electronic signing) and tell the administrators (a security event).
+
+    axes reports every attempt made while the account is locked: each is audited, but the administrators are
+    told once per lockout window, not once per attempt of a brute-force run."""
+    locked = "signing" if signing else "login"
+    since = timezone.now() - datetime.timedelta(hours=settings.AXES_COOLOFF_TIME)
     with transaction.atomic():
         user = User.objects.filter(username=username).first()
-        log_event(AuditAction.LOCKOUT, obj=user, object_repr=username,
-                  changes={"ip": ip_address, "locked": "signing" if signing else "login"})
+        told = AuditEntry.objects.filter(action=AuditAction.LOCKOUT, object_repr=username, created_at__gte=since,
+                                         changes__locked=locked).exists()
+        log_event(AuditAction.LOCKOUT, obj=user, object_repr=username, changes={"ip": ip_address, "locked": locked})
+        if told:
+            return
         for admin in User.objects.filter(role=Role.ADMIN, is_active=True):
             if signing:
                 notify(admin, _("Signing locked: %(username)s") % {"username": username},

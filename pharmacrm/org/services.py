@@ -203,11 +203,16 @@ def update_assignment(*, actor: Any, user: User, role: str, team: Team | None, t
     return user
 
 
-def set_active(*, actor: Any, user: User, active: bool, reason: str) -> User:
-    """Deactivate (or reactivate) an account. An inactive user's sessions stop at the next request
-    (the auth backend refuses inactive users) and their API token is deleted."""
+def revoke_api_token(user: User) -> None:
+    """Delete the user's API token (a password change or a deactivation ends it with the sessions)."""
     from rest_framework.authtoken.models import Token
 
+    Token.objects.filter(user=user).delete()
+
+
+def set_active(*, actor: Any, user: User, active: bool, reason: str) -> User:
+    """Deactivate (or reactivate) an account. Deactivation ends every session of the user (the session
+    generation is raised, so none revives at a reactivation: ASVS 7.4.2) and deletes their API token."""
     authorize(actor, "org.change_user")
     reason = _require_reason(reason)
     if not active and user.pk == getattr(actor, "pk", None):
@@ -215,7 +220,10 @@ def set_active(*, actor: Any, user: User, active: bool, reason: str) -> User:
     with transaction.atomic():
         if not active and user.role == Role.ADMIN and not _other_active_admins(user):
             raise ValidationError({"reason": _("This is the last active administrator; it cannot be deactivated.")})
-        audited_update(user, actor=actor, changes={"is_active": active}, reason=reason)
+        changes: dict[str, Any] = {"is_active": active}
         if not active:
-            Token.objects.filter(user=user).delete()
+            changes["session_generation"] = user.session_generation + 1
+        audited_update(user, actor=actor, changes=changes, reason=reason)
+        if not active:
+            revoke_api_token(user)
     return user

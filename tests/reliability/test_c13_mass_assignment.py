@@ -28,7 +28,8 @@ from typing import Any
 
 import pytest
 from django.db import models
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import DEMO_PASSWORD
 from pharmacrm.core.models import AuditAction, AuditEntry
@@ -310,7 +311,7 @@ def test_client_timestamps_and_ids_are_ignored_on_create(world: dict[str, Any], 
 
 
 extra_fields = st.dictionaries(
-    keys=st.one_of(st.sampled_from(PROTECTED + ("id", "created_at", "updated_at", "signed_at", "deleted")),
+    keys=st.one_of(st.sampled_from((*PROTECTED, "id", "created_at", "updated_at", "signed_at", "deleted")),
                    st.text(min_size=1, max_size=12)),
     values=st.one_of(st.none(), st.booleans(), st.integers(min_value=-2**31, max_value=2**31),
                      st.text(max_size=20), st.lists(st.integers(min_value=0, max_value=10**6), max_size=3)),

@@ -307,8 +307,13 @@ def move(*, actor: Any, case: Case, to: str, solution: str = "", root_cause: str
 
 
 def may_sign(actor: Any, case: Case) -> bool:
-    return (getattr(actor, "role", None) in CLOSURE_SIGNING_ROLES and case.kind in ROOT_CAUSE_KINDS
-            and (case.status == CaseStatus.CLOSED or Case.workflow.find(case.status, CaseStatus.CLOSED) is not None))
+    """Whether the case page offers the signed closure: QA signs a closed case, the desk also closes one."""
+    if getattr(actor, "role", None) not in CLOSURE_SIGNING_ROLES or case.kind not in ROOT_CAUSE_KINDS:
+        return False
+    if case.status == CaseStatus.CLOSED:
+        return True
+    closable = Case.workflow.find(case.status, CaseStatus.CLOSED) is not None
+    return closable and (case.owner_id == actor.pk or actor.has_perm("service.work_case"))
 
 
 def sign_case(*, actor: Any, case: Case, meaning: str, password: str, username: str | None = None,
@@ -324,9 +329,11 @@ def sign_case(*, actor: Any, case: Case, meaning: str, password: str, username: 
     if case.kind not in ROOT_CAUSE_KINDS:
         raise ValidationError({"meaning": _("Only complaints and quality cases are closed under a signature.")})
     _check_version(case, expected_version)
-    if case.status != CaseStatus.CLOSED and Case.workflow.find(case.status, CaseStatus.CLOSED) is None:
-        raise TransitionNotAllowed(_("A case %(status)s cannot be closed yet.") % {
-            "status": case.get_status_display()})
+    if case.status != CaseStatus.CLOSED:
+        if Case.workflow.find(case.status, CaseStatus.CLOSED) is None:
+            raise TransitionNotAllowed(_("A case %(status)s cannot be closed yet.") % {
+                "status": case.get_status_display()})
+        _may_work(actor, case)  # closing it is working it: QA signs once the desk has closed it
     if meaning not in SignatureMeaning.values:
         raise ValidationError({"meaning": _("Unknown signature meaning.")})
     signatures.reauthenticate(actor=actor, password=password, username=username, continuity=continuity, obj=case)

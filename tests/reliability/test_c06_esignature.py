@@ -237,3 +237,13 @@ def test_case_page_offers_the_signed_closure(client: Any, world: dict[str, Any])
     body = page.content.decode()
     assert "signature-manifest" in body and "UTC" in body and 'id="resign-required"' not in body
     assert [entry["valid"] for entry in page.context["manifest"]] == [True]
+
+
+def test_qa_is_offered_the_signature_of_closed_cases_only(client: Any, world: dict[str, Any]) -> None:
+    """QA does not work cases: the page offers QA the signature once the desk has closed the case."""
+    open_case, closed_case = quality_case(world), quality_case(world, closed=True, title="已关闭")
+    _signed_in(client, world["qa"])
+    assert 'id="sign-form"' not in client.get(f"/service/cases/{open_case.pk}/").content.decode()
+    assert 'id="sign-form"' in client.get(f"/service/cases/{closed_case.pk}/").content.decode()
+    assert _sign(client, open_case, username="qa", password=DEMO_PASSWORD).status_code == 403
+    assert not Signature.objects.exists()

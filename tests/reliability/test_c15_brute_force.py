@@ -129,6 +129,8 @@ def test_sixth_signing_is_locked_logged_and_alerted(client: Any, world: dict[str
         assert client.post(sign_url(case), {**CLOSE, "username": "agent", "password": DEMO_PASSWORD},
                            content_type="application/json").status_code == 201
         assert signatures.recent_failures(world["agent"]) == 0
+    successes = AuditEntry.objects.filter(action=AuditAction.SIGN)
+    assert successes.count() == 2 and all(_logged(entry) and entry.actor_id for entry in successes)
 
 
 def test_a_success_resets_the_count(client: Any, world: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ from pharmacrm.core.api.approvals import register as register_approvals
 from pharmacrm.core.api.imports import register as register_imports
 from pharmacrm.core.api.policy import register as register_policy
 from pharmacrm.core.api.saved_filters import register as register_saved_filters
+from pharmacrm.core.api.signatures import register as register_signatures
 from pharmacrm.core.api.views import register as register_core
 from pharmacrm.customers.api.views import register as register_customers
 from pharmacrm.engagement.api.care import register as register_care
@@ -22,8 +23,8 @@ from pharmacrm.service.api.views import register as register_service
 from pharmacrm.surveys.api.views import register as register_surveys
 
 router = DefaultRouter()
-for register in (register_core, register_approvals, register_policy, register_saved_filters, register_imports, register_org,
-                 register_account_requests, register_customers, register_sales):
+for register in (register_core, register_approvals, register_signatures, register_policy, register_saved_filters,
+                 register_imports, register_org, register_account_requests, register_customers, register_sales):
     register(router)
 register_samples(router)
 register_grading(router)

@@ -15,25 +15,25 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from pharmacrm.core.approvals import SignatureRefused, awaiting_decision, can_decide, decide, signature_is_valid
-from pharmacrm.core.forms import StyledFormMixin, add_service_errors
+from pharmacrm.core.approvals import awaiting_decision, can_decide, decide
+from pharmacrm.core.forms import SigningFormMixin, StyledFormMixin, add_service_errors
 from pharmacrm.core.generic import ScopedListView, get_visible_or_404
 from pharmacrm.core.models import ApprovalRequest
+from pharmacrm.core.signatures import SignatureRefused, SigningLocked, continuity_of, needs_username
+from pharmacrm.core.signatures import verify as signature_is_valid
 from pharmacrm.core.workflow import TransitionNotAllowed
 
 TABS = ("awaiting", "mine", "all")
 
 
-class DecisionForm(StyledFormMixin, forms.Form):
-    """Input shape only; ``core.approvals.decide`` checks the password and the rules."""
+class DecisionForm(StyledFormMixin, SigningFormMixin):
+    """Input shape only; ``core.approvals.decide`` checks the signature components and the rules."""
 
     decision = forms.ChoiceField(choices=[("approve", "approve"), ("reject", "reject")], widget=forms.HiddenInput)
     comment = forms.CharField(label=gettext_lazy("Comment"), required=False, max_length=2000,
                               widget=forms.Textarea(attrs={"rows": 3}),
                               help_text=gettext_lazy("Required when rejecting."))
-    password = forms.CharField(label=gettext_lazy("Your password"), required=False, strip=False,
-                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-                               help_text=gettext_lazy("Re-enter your password to sign."))
+    field_order = ["decision", "comment", "username", "password"]
 
 
 class ApprovalListView(ScopedListView):
@@ -70,7 +70,8 @@ def _detail_context(request: HttpRequest, approval: ApprovalRequest, form: Decis
     allowed = can_decide(request.user, approval)
     return {
         "object": approval, "steps": steps, "manifest": manifest, "can_decide": allowed,
-        "form": form or (DecisionForm() if allowed else None), "subject": approval.subject,
+        "form": form or (DecisionForm(needs_username=needs_username(request)) if allowed else None),
+        "subject": approval.subject,
     }
 
 
@@ -85,12 +86,15 @@ def approval_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def approval_decide(request: HttpRequest, pk: int) -> HttpResponse:
     """Approve or reject under an electronic signature; errors come back inline on the page."""
     approval = get_visible_or_404(ApprovalRequest, request.user, pk=pk)
-    form = DecisionForm(request.POST)
+    form = DecisionForm(request.POST, needs_username=needs_username(request))
     status = 400
     if form.is_valid():
         try:
             decide(actor=request.user, approval=approval, approve=form.cleaned_data["decision"] == "approve",
-                   comment=form.cleaned_data["comment"], password=form.cleaned_data["password"])
+                   comment=form.cleaned_data["comment"], continuity=continuity_of(request), **form.components())
+        except SigningLocked as exc:
+            form.add_error("password", str(exc))
+            status = 429
         except SignatureRefused as exc:
             form.add_error("password", str(exc))
             status = 403

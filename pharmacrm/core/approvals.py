@@ -14,9 +14,6 @@ content, so a later edit of the record shows the signature as invalidated.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,26 +25,22 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from pharmacrm.core.audit import audited_create, audited_update, log_event, snapshot, to_jsonable
-from pharmacrm.core.models import (
-    ApprovalRequest,
-    ApprovalStatus,
-    ApprovalStep,
-    AuditAction,
-    Signature,
-    SignatureMeaning,
-)
+from pharmacrm.core import signatures
+from pharmacrm.core.audit import audited_create, audited_update
+from pharmacrm.core.models import ApprovalRequest, ApprovalStatus, ApprovalStep, AuditAction, SignatureMeaning
 from pharmacrm.core.notifications import notify
+from pharmacrm.core.signatures import (  # noqa: F401 (re-exported: approvals' signatures are core's)
+    UNSIGNED_FIELDS,
+    Continuity,
+    SignatureRefused,
+    SigningLocked,
+    content_hash,
+    signed_content,
+)
+from pharmacrm.core.signatures import verify as signature_is_valid  # noqa: F401
 from pharmacrm.core.workflow import TransitionNotAllowed
 
-#: fields never part of the signed content: bookkeeping that changes on every save
-UNSIGNED_FIELDS = ("version", "updated_at", "created_at")
-
 Handler = Callable[[ApprovalRequest, Any], None]
-
-
-class SignatureRefused(PermissionDenied):
-    """The signer's password was missing or wrong (→ 403, no signature, security event)."""
 
 
 # --- completion handlers: named-hook registry -----------------------------------------
@@ -72,51 +65,6 @@ def register_handler(kind: str, on_approved: Handler, on_rejected: Handler) -> N
 
 def registered_kinds() -> list[str]:
     return sorted(_HANDLERS)
-
-
-# --- signed content ---------------------------------------------------------------------
-
-
-def _unsigned_fields(model: type[models.Model]) -> set[str]:
-    """Bookkeeping fields, the workflow's status field and fields the approval outcome itself sets."""
-    excluded = set(UNSIGNED_FIELDS) | set(getattr(model, "signature_exclude", ()))
-    machine = getattr(model, "workflow", None)
-    if machine is not None:
-        excluded.add(machine.field)
-    return excluded
-
-
-def signed_content(obj: models.Model) -> dict[str, Any]:
-    """The record as the signer saw it: its field values (and many-to-many ids), canonical."""
-    excluded = _unsigned_fields(type(obj))
-    values = {name: value for name, value in snapshot(obj).items() if name not in excluded}
-    for field in obj._meta.many_to_many:
-        if field.name not in excluded:
-            values[field.name] = sorted(to_jsonable(pk) for pk in getattr(obj, field.name).values_list("pk", flat=True))
-    return {"model": obj._meta.label_lower, "pk": to_jsonable(obj.pk), "fields": values}
-
-
-def content_hash(obj: models.Model) -> str:
-    """sha256 of the canonical JSON of ``signed_content(obj)``."""
-    canonical = json.dumps(signed_content(obj), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def signature_is_valid(signature: Signature, obj: models.Model | None = None) -> bool:
-    """True while the signed record still has the content that was signed.
-
-    With ``obj``, also require that the signature belongs to that record: a
-    signature is never valid for another record (RELIABILITY.md check 6).
-    """
-    if obj is not None:
-        content_type = ContentType.objects.get_for_model(obj, for_concrete_model=False)
-        if signature.content_type_id != content_type.pk or signature.object_id != str(obj.pk):
-            return False
-    model = signature.content_type.model_class()
-    subject = model._base_manager.filter(pk=signature.object_id).first() if model else None
-    if subject is None:
-        return False
-    return hmac.compare_digest(content_hash(subject), signature.content_hash)
 
 
 # --- reads --------------------------------------------------------------------------------
@@ -180,22 +128,14 @@ def request_approval(*, actor: Any, subject: models.Model, kind: str, title: str
     return approval
 
 
-def _check_password(actor: Any, approval: ApprovalRequest, password: str) -> None:
-    """Re-authentication for signing; a failure is a security event that survives the refusal."""
-    if password and actor.check_password(password):
-        return
-    with transaction.atomic():
-        log_event(AuditAction.SIGN_FAILED, actor=actor, obj=approval,
-                  changes={"reason": "missing password" if not password else "wrong password"})
-    raise SignatureRefused(_("The password is not correct; nothing was signed."))
-
-
 def decide(*, actor: Any, approval: ApprovalRequest, approve: bool, comment: str, password: str,
-           meaning: str | None = None) -> ApprovalRequest:
+           meaning: str | None = None, username: str | None = None,
+           continuity: Continuity | None = None) -> ApprovalRequest:
     """Decide the current step under an electronic signature, then advance or finish the request.
 
     Rules: the actor holds the step's role and did not request it; a rejection
-    needs a comment; the password is re-entered (11.200). On success the
+    needs a comment; the signer re-authenticates through ``core.signatures`` (the password, and the username
+    too at the first signing of a session: 11.200). On success the
     signature (printed name, meaning, UTC time, content hash) is stored, the
     step, signature and request changes are audited, and on completion the
     kind's handler runs in the same transaction.
@@ -212,7 +152,8 @@ def decide(*, actor: Any, approval: ApprovalRequest, approve: bool, comment: str
         raise PermissionDenied(refusal)
     if not approve and not comment:
         raise ValidationError({"comment": _("Give a reason for the rejection.")})
-    _check_password(actor, approval, password)  # outside the atomic block: the failure entry must persist
+    # outside the atomic block: the failure entry must persist
+    signatures.reauthenticate(actor=actor, password=password, username=username, continuity=continuity, obj=approval)
 
     with transaction.atomic():
         approval = ApprovalRequest.objects.select_for_update().get(pk=approval.pk)
@@ -224,15 +165,8 @@ def decide(*, actor: Any, approval: ApprovalRequest, approve: bool, comment: str
         if subject is None:
             raise TransitionNotAllowed(_("The record to approve no longer exists."))
         now = timezone.now()
-        signature = audited_create(
-            Signature, actor=actor, signer=actor, printed_name=actor.get_full_name(), meaning=meaning,
-            signed_at=now, content_type=approval.subject_type, object_id=approval.subject_id,
-            content_hash=content_hash(subject),
-        )
-        log_event(AuditAction.SIGN, actor=actor, obj=subject, reason=comment, changes={
-            "signature": signature.pk, "meaning": meaning, "content_hash": signature.content_hash,
-            "approval": approval.pk,
-        })
+        signature = signatures.record(actor=actor, obj=subject, meaning=meaning, reason=comment,
+                                      continuity=continuity, approval=approval.pk)
         audited_update(step, actor=actor, reason=comment,
                        action=AuditAction.APPROVE if approve else AuditAction.REJECT,
                        changes={"decision": ApprovalStep.Decision.APPROVED if approve else ApprovalStep.Decision.REJECTED,

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from pharmacrm.core.audit import StaleVersion
 
@@ -51,3 +52,24 @@ def add_service_errors(form: forms.Form, error: ValidationError | StaleVersion) 
             mark_invalid(form.fields[field])  # these errors came after the form's own validation
         else:
             form.add_error(None, errors)
+
+
+class SigningFormMixin(forms.Form):
+    """The signature components of an electronic signature (21 CFR 11.200(a)(1)): the password always, the
+    username too at the first signing of a session. Build with ``needs_username`` from
+    ``core.signatures.needs_username(request)``; ``core.signatures`` checks them."""
+
+    username = forms.CharField(label=_("Your username"), required=False, max_length=150,
+                               widget=forms.TextInput(attrs={"autocomplete": "username"}),
+                               help_text=_("The first signature after signing in asks for your username too."))
+    password = forms.CharField(label=_("Your password"), required=False, strip=False, max_length=128,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+                               help_text=_("Re-enter your password to sign."))
+
+    def __init__(self, *args: Any, needs_username: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not needs_username:
+            del self.fields["username"]
+
+    def components(self) -> dict[str, Any]:
+        return {"username": self.cleaned_data.get("username") or None, "password": self.cleaned_data["password"]}

@@ -6,6 +6,7 @@ business effects, so signals are the right tool here.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from axes.signals import user_locked_out
@@ -15,12 +16,17 @@ from django.dispatch import receiver
 
 from pharmacrm.core.audit import log_event
 from pharmacrm.core.models import AuditAction
+from pharmacrm.core.signatures import reset_continuity, signing_locked_out
+from pharmacrm.org.middleware import ACTIVITY_KEY
 
 
 @receiver(user_logged_in, dispatch_uid="audit_login")
 def audit_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     if request is not None and hasattr(request, "session"):
         request.session["language"] = user.language
+        reset_continuity(request.session)  # a new login: its first signing gives username and password
+        # the idle clock starts at the login, not at the first request after it
+        request.session[ACTIVITY_KEY] = int(time.time())
     log_event(AuditAction.LOGIN, actor=user, obj=user)
 
 
@@ -42,6 +48,13 @@ def audit_lockout(sender: Any, request: Any = None, username: str | None = None,
     from pharmacrm.org.services import report_lockout
 
     report_lockout(username or "", ip_address)
+
+
+@receiver(signing_locked_out, dispatch_uid="audit_signing_lockout")
+def audit_signing_lockout(sender: Any, user: Any, ip_address: str | None = None, **kwargs: Any) -> None:
+    from pharmacrm.org.services import report_lockout
+
+    report_lockout(user.get_username(), ip_address, signing=True)
 
 
 @receiver(post_migrate, dispatch_uid="sync_roles")

@@ -9,6 +9,7 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from pharmacrm.core.models import BaseModel
@@ -136,10 +137,13 @@ class User(AbstractUser):
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, default="zh-hans")
     version = models.PositiveIntegerField(default=1, editable=False)
+    #: part of the session hash: raising it ends every session of the user (deactivation; ASVS 7.4.2)
+    session_generation = models.PositiveIntegerField(default=0, editable=False)
 
     objects = ScopedUserManager()
 
-    protected_fields = ("id", "password", "is_superuser", "is_staff", "role", "team", "last_login", "version")
+    protected_fields = ("id", "password", "is_superuser", "is_staff", "role", "team", "last_login", "version",
+                        "session_generation")
 
     class Meta:
         verbose_name = _("user")
@@ -151,6 +155,14 @@ class User(AbstractUser):
 
     def get_full_name(self) -> str:
         return self.full_name or self.username
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        """Django's session hash (an HMAC of the password hash), with the session generation: a session opened
+        before the generation was raised no longer authenticates, and Django flushes it at its next request —
+        also after a reactivation."""
+        key_salt = "pharmacrm.org.models.User.get_session_auth_hash"
+        return salted_hmac(key_salt, f"{self.password}:{self.session_generation}", secret=secret,
+                           algorithm="sha256").hexdigest()
 
 
 class AccountRequestQuerySet(ScopedQuerySet):

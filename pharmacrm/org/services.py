@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pharmacrm.core.audit import audited_create, audited_update, log_event
-from pharmacrm.core.models import AuditAction
+from pharmacrm.core.models import AuditAction, AuditEntry
 from pharmacrm.core.notifications import notify
 from pharmacrm.org.models import Division, DivisionLevel, Team, User
 from pharmacrm.org.roles import ROLE_PERMISSIONS, ROLE_SCOPE, Role, ScopeLevel
@@ -126,14 +129,28 @@ def confirm_totp_device(*, user: User, device: Any) -> None:
         log_event(AuditAction.UPDATE, actor=user, obj=user, changes={"second_factor": [None, "totp"]})
 
 
-def report_lockout(username: str, ip_address: str | None) -> None:
-    """Audit a lockout and tell the administrators (a security event)."""
+def report_lockout(username: str, ip_address: str | None, *, signing: bool = False) -> None:
+    """Audit a lockout (of the login, or of electronic signing) and tell the administrators (a security event).
+
+    axes reports every attempt made while the account is locked: each is audited, but the administrators are
+    told once per lockout window, not once per attempt of a brute-force run."""
+    locked = "signing" if signing else "login"
+    since = timezone.now() - datetime.timedelta(hours=settings.AXES_COOLOFF_TIME)
     with transaction.atomic():
         user = User.objects.filter(username=username).first()
-        log_event(AuditAction.LOCKOUT, obj=user, object_repr=username, changes={"ip": ip_address})
+        told = AuditEntry.objects.filter(action=AuditAction.LOCKOUT, object_repr=username, created_at__gte=since,
+                                         changes__locked=locked).exists()
+        log_event(AuditAction.LOCKOUT, obj=user, object_repr=username, changes={"ip": ip_address, "locked": locked})
+        if told:
+            return
         for admin in User.objects.filter(role=Role.ADMIN, is_active=True):
-            notify(admin, _("Account locked: %(username)s") % {"username": username},
-                   _("Too many failed logins from %(ip)s.") % {"ip": ip_address or "?"}, email=True)
+            if signing:
+                notify(admin, _("Signing locked: %(username)s") % {"username": username},
+                       _("Too many failed electronic signatures from %(ip)s.") % {"ip": ip_address or "?"},
+                       email=True)
+            else:
+                notify(admin, _("Account locked: %(username)s") % {"username": username},
+                       _("Too many failed logins from %(ip)s.") % {"ip": ip_address or "?"}, email=True)
 
 
 def _require_reason(reason: str) -> str:
@@ -186,11 +203,16 @@ def update_assignment(*, actor: Any, user: User, role: str, team: Team | None, t
     return user
 
 
-def set_active(*, actor: Any, user: User, active: bool, reason: str) -> User:
-    """Deactivate (or reactivate) an account. An inactive user's sessions stop at the next request
-    (the auth backend refuses inactive users) and their API token is deleted."""
+def revoke_api_token(user: User) -> None:
+    """Delete the user's API token (a password change or a deactivation ends it with the sessions)."""
     from rest_framework.authtoken.models import Token
 
+    Token.objects.filter(user=user).delete()
+
+
+def set_active(*, actor: Any, user: User, active: bool, reason: str) -> User:
+    """Deactivate (or reactivate) an account. Deactivation ends every session of the user (the session
+    generation is raised, so none revives at a reactivation: ASVS 7.4.2) and deletes their API token."""
     authorize(actor, "org.change_user")
     reason = _require_reason(reason)
     if not active and user.pk == getattr(actor, "pk", None):
@@ -198,7 +220,10 @@ def set_active(*, actor: Any, user: User, active: bool, reason: str) -> User:
     with transaction.atomic():
         if not active and user.role == Role.ADMIN and not _other_active_admins(user):
             raise ValidationError({"reason": _("This is the last active administrator; it cannot be deactivated.")})
-        audited_update(user, actor=actor, changes={"is_active": active}, reason=reason)
+        changes: dict[str, Any] = {"is_active": active}
         if not active:
-            Token.objects.filter(user=user).delete()
+            changes["session_generation"] = user.session_generation + 1
+        audited_update(user, actor=actor, changes=changes, reason=reason)
+        if not active:
+            revoke_api_token(user)
     return user

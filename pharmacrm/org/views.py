@@ -22,7 +22,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from pharmacrm.core.audit import log_event
 from pharmacrm.core.models import AuditAction
 from pharmacrm.org.forms import TotpForm
-from pharmacrm.org.services import confirm_totp_device, pending_totp_device, set_language
+from pharmacrm.org.services import confirm_totp_device, pending_totp_device, revoke_api_token, set_language
 
 
 def lockout_response(request: HttpRequest, original_response: Any = None, credentials: Any = None) -> HttpResponse:
@@ -47,6 +47,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)  # keeps this session, ends the others (hash changed)
+        revoke_api_token(self.request.user)  # a token is a session too (ASVS 7.4.3)
         log_event(AuditAction.PASSWORD_CHANGE, actor=self.request.user, obj=self.request.user)
         messages.success(self.request, _("Your password was changed."))
         return response
@@ -66,7 +67,8 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     success_url = reverse_lazy("org:password_reset_complete")
 
     def form_valid(self, form: Any) -> HttpResponse:
-        response = super().form_valid(form)
+        response = super().form_valid(form)  # every session ends (hash changed), and the API token
+        revoke_api_token(form.user)
         log_event(AuditAction.PASSWORD_CHANGE, actor=form.user, obj=form.user, changes={"via": "emailed link"})
         return response
 

@@ -8,7 +8,8 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from pharmacrm.core.forms import StyledFormMixin
+from pharmacrm.core.forms import SigningFormMixin, StyledFormMixin
+from pharmacrm.core.models import SignatureMeaning
 from pharmacrm.service.choices import CaseChannel, CaseKind, PvKind, PvSeriousness, ReturnKind, RootCause, Severity
 from pharmacrm.service.models import MAX_TEXT
 
@@ -70,6 +71,22 @@ class MoveForm(StyledFormMixin, forms.Form):
     def __init__(self, *args: Any, visits: QuerySet, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["follow_up_visit"].queryset = visits
+
+
+class CaseSignForm(StyledFormMixin, SigningFormMixin):
+    """签名关闭: the meaning of the signature and its components (``services.sign_case`` checks them)."""
+
+    meaning = forms.ChoiceField(label=_("Meaning of the signature"), choices=SignatureMeaning.choices,
+                                initial=SignatureMeaning.REVIEW)
+    root_cause = forms.ChoiceField(label=_("Root cause"), choices=[("", "—"), *RootCause.choices], required=False)
+    corrective_action = forms.CharField(label=_("Corrective action"), widget=forms.Textarea(attrs={"rows": 2}),
+                                        max_length=MAX_TEXT, required=False)
+    field_order = ["meaning", "root_cause", "corrective_action", "username", "password"]
+
+    def __init__(self, *args: Any, closed: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if closed:  # a closed case is signed as it stands
+            del self.fields["root_cause"], self.fields["corrective_action"]
 
 
 class ReassignForm(StyledFormMixin, forms.Form):

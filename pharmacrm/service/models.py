@@ -128,6 +128,8 @@ class Case(BaseModel):
     escalation = models.PositiveSmallIntegerField(_("escalation"), default=0)
 
     objects = CaseQuerySet.as_manager()
+    #: outside the signed content (core.signatures): the clocks' escalation and the waiting flag are bookkeeping
+    signature_exclude = ("escalation", "waiting_on_customer")
 
     workflow = StateMachine("status", [
         Transition(CaseStatus.RECEIVED, CaseStatus.ACKNOWLEDGED),

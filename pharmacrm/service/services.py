@@ -18,6 +18,9 @@ Rules (each refusal names its field):
 * A possible adverse reaction or quality defect starts the pharmacovigilance clock from the awareness date
   (``service.pv_days_<seriousness>``) and tells every pharmacovigilance officer; recording the report stops it.
 * Who works a case: its owner, or whoever holds ``service.work_case`` and sees it.
+* 签名关闭: a complaint or quality case (a GxP record, 21 CFR 211.198) is closed under an electronic signature by
+  quality assurance or the service desk (``sign_case``, through ``core.signatures``); an edit after signing shows
+  the signature invalid and the case asks to be signed again.
 """
 
 from __future__ import annotations
@@ -30,8 +33,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from pharmacrm.core import policy
+from pharmacrm.core import policy, signatures
 from pharmacrm.core.audit import StaleVersion, audited_create, audited_update
+from pharmacrm.core.models import SignatureMeaning
 from pharmacrm.core.notifications import notify
 from pharmacrm.core.uploads import store_upload
 from pharmacrm.core.validators import clean_text
@@ -69,6 +73,8 @@ CONTACT_KINDS = (CaseKind.COMPLAINT, CaseKind.QUALITY, CaseKind.RETURN)
 MEDICAL_ROLES = (Role.MEDICAL, Role.PHARMACOVIGILANCE)
 #: roles that own what no rule assigns
 SERVICE_ROLES = (Role.SERVICE,)
+#: roles that sign the closure of a complaint or quality case: QA reviews it, the service desk answers for it
+CLOSURE_SIGNING_ROLES = (Role.QA, Role.SERVICE)
 
 
 def _choice(value: str, choices: Any, field: str, *, blank: bool = False) -> str:
@@ -298,6 +304,44 @@ def move(*, actor: Any, case: Case, to: str, solution: str = "", root_cause: str
         if to == CaseStatus.CLOSED:
             _after_close(case)
     return case
+
+
+def may_sign(actor: Any, case: Case) -> bool:
+    """Whether the case page offers the signed closure: QA signs a closed case, the desk also closes one."""
+    if getattr(actor, "role", None) not in CLOSURE_SIGNING_ROLES or case.kind not in ROOT_CAUSE_KINDS:
+        return False
+    if case.status == CaseStatus.CLOSED:
+        return True
+    closable = Case.workflow.find(case.status, CaseStatus.CLOSED) is not None
+    return closable and (case.owner_id == actor.pk or actor.has_perm("service.work_case"))
+
+
+def sign_case(*, actor: Any, case: Case, meaning: str, password: str, username: str | None = None,
+              continuity: signatures.Continuity | None = None, root_cause: str = "", corrective_action: str = "",
+              expected_version: int | None = None) -> Any:
+    """签名关闭: sign the closure of a complaint or quality case (Part 11 e-signature: re-authentication, printed
+    name, UTC time, meaning, bound to the case's content). A case not yet closed is closed in the same
+    transaction (``move``'s rules: root cause, corrective action, the complaint's follow-up visit); a closed one
+    is signed as it stands — again after an edit invalidated its signature. Returns the signature."""
+    if getattr(actor, "role", None) not in CLOSURE_SIGNING_ROLES or not Case.objects.visible_to(actor).filter(
+            pk=case.pk).exists():
+        raise PermissionDenied(_("Only quality assurance or the service desk signs a case closure."))
+    if case.kind not in ROOT_CAUSE_KINDS:
+        raise ValidationError({"meaning": _("Only complaints and quality cases are closed under a signature.")})
+    _check_version(case, expected_version)
+    if case.status != CaseStatus.CLOSED:
+        if Case.workflow.find(case.status, CaseStatus.CLOSED) is None:
+            raise TransitionNotAllowed(_("A case %(status)s cannot be closed yet.") % {
+                "status": case.get_status_display()})
+        _may_work(actor, case)  # closing it is working it: QA signs once the desk has closed it
+    if meaning not in SignatureMeaning.values:
+        raise ValidationError({"meaning": _("Unknown signature meaning.")})
+    signatures.reauthenticate(actor=actor, password=password, username=username, continuity=continuity, obj=case)
+    with transaction.atomic():
+        if case.status != CaseStatus.CLOSED:
+            case = move(actor=actor, case=case, to=CaseStatus.CLOSED, root_cause=root_cause,
+                        corrective_action=corrective_action)
+        return signatures.record(actor=actor, obj=case, meaning=meaning, continuity=continuity)
 
 
 def _after_close(case: Case) -> None:

@@ -19,5 +19,6 @@ urlpatterns = [
     path("cases/<int:pk>/reassign/", views.case_reassign, name="case_reassign"),
     path("cases/<int:pk>/pv/", views.case_pv, name="case_pv"),
     path("cases/<int:pk>/pv-report/", views.case_pv_report, name="case_pv_report"),
+    path("cases/<int:pk>/sign/", views.case_sign, name="case_sign"),
     *analysis_urlpatterns,
 ]

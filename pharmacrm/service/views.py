@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 from django.views.decorators.http import require_POST
 
+from pharmacrm.core import signatures
 from pharmacrm.core.audit import StaleVersion
 from pharmacrm.core.generic import ScopedListView, get_visible_or_404, refused, require, service_error
 from pharmacrm.core.models import StoredFile
@@ -31,7 +32,16 @@ from pharmacrm.sales.models import Order, Product
 from pharmacrm.service import clocks, services
 from pharmacrm.service.choices import ROOT_CAUSE_KINDS, CaseStatus
 from pharmacrm.service.filters import CaseFilter
-from pharmacrm.service.forms import CaseForm, MoveForm, NoteForm, PvForm, PvReportForm, ReassignForm, RuleForm
+from pharmacrm.service.forms import (
+    CaseForm,
+    CaseSignForm,
+    MoveForm,
+    NoteForm,
+    PvForm,
+    PvReportForm,
+    ReassignForm,
+    RuleForm,
+)
 from pharmacrm.service.models import AssignmentRule, Case, SlaClock
 
 REFUSALS = (ValidationError, TransitionNotAllowed, StaleVersion, PermissionDenied)
@@ -152,6 +162,11 @@ def _detail(request: HttpRequest, case: Case, status: int = 200, **forms: Any) -
         "pv_form": forms.get("pv_form") or PvForm(),
         "pv_report_form": forms.get("pv_report_form") or PvReportForm(),
         "may_report_pv": user.has_perm("service.report_pv"),
+        "manifest": signatures.manifest(case) if case.kind in ROOT_CAUSE_KINDS else [],
+        "resign_required": case.status == CaseStatus.CLOSED and signatures.needs_signing(case),
+        "may_sign": services.may_sign(user, case),
+        "sign_form": forms.get("sign_form") or CaseSignForm(needs_username=signatures.needs_username(request),
+                                                            closed=case.status == CaseStatus.CLOSED),
     }
     return render(request, "service/case_detail.html", context, status=status)
 
@@ -278,6 +293,31 @@ def case_pv_report(request: HttpRequest, pk: int) -> HttpResponse:
     case = _case(request, pk)
     return _act(request, case, "pv_report_form", PvReportForm(request.POST), lambda data: services.record_pv_report(
         actor=request.user, case=case, reference=data["reference"]), _("Report recorded."))
+
+
+@login_required
+@require_POST
+def case_sign(request: HttpRequest, pk: int) -> HttpResponse:
+    """签名关闭: close a complaint or quality case under an electronic signature (403 refused, 429 locked)."""
+    case = _case(request, pk)
+    form = CaseSignForm(request.POST, needs_username=signatures.needs_username(request),
+                        closed=case.status == CaseStatus.CLOSED)
+    status = 400
+    if form.is_valid():
+        data = {key: value for key, value in form.cleaned_data.items() if key not in ("username", "password")}
+        try:
+            services.sign_case(actor=request.user, case=case, continuity=signatures.continuity_of(request),
+                               **form.components(), **data)
+        except signatures.SignatureRefused as error:
+            form.add_error("password", str(error))
+            status = 429 if isinstance(error, signatures.SigningLocked) else 403
+        except REFUSALS as error:
+            service_error(form, error)
+        else:
+            messages.success(request, _("Signed."))
+            return redirect(case.get_absolute_url())
+    case.refresh_from_db()
+    return _detail(request, case, status=status, sign_form=form)
 
 
 @login_required

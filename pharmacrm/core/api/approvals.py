@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -13,20 +13,10 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from pharmacrm.core.api.base import ScopedReadOnlyViewSet
-from pharmacrm.core.api.errors import error_response
-from pharmacrm.core.approvals import SignatureRefused, awaiting_decision, decide, signature_is_valid
-from pharmacrm.core.models import ApprovalRequest, ApprovalStep, Signature
-
-
-class SignatureSerializer(serializers.ModelSerializer):
-    valid = serializers.SerializerMethodField(help_text="False once the signed record was edited after signing")
-
-    class Meta:
-        model = Signature
-        fields = ["id", "signer", "printed_name", "meaning", "signed_at", "content_hash", "valid"]
-
-    def get_valid(self, signature: Signature) -> bool:
-        return signature_is_valid(signature)
+from pharmacrm.core.api.signatures import SignatureSerializer, signing_refused
+from pharmacrm.core.approvals import awaiting_decision, decide
+from pharmacrm.core.models import ApprovalRequest, ApprovalStep
+from pharmacrm.core.signatures import SignatureRefused, continuity_of
 
 
 class ApprovalStepSerializer(serializers.ModelSerializer):
@@ -50,6 +40,9 @@ class ApprovalRequestSerializer(serializers.ModelSerializer):
 class DecisionInputSerializer(serializers.Serializer):
     approve = serializers.BooleanField()
     comment = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    username = serializers.CharField(required=False, allow_blank=True, max_length=150, default="",
+                                     help_text="The signer's username: required at the first signing of a session "
+                                               "and always with token authentication (21 CFR 11.200(a)(1))")
     password = serializers.CharField(required=False, allow_blank=True, max_length=128, trim_whitespace=False,
                                      default="", help_text="The signer's current password (re-authentication)")
 
@@ -78,10 +71,10 @@ class ApprovalRequestViewSet(ScopedReadOnlyViewSet):
         data = payload.validated_data
         try:
             approval = decide(actor=request.user, approval=approval, approve=data["approve"],
-                              comment=data["comment"], password=data["password"])
+                              comment=data["comment"], password=data["password"], username=data["username"] or None,
+                              continuity=continuity_of(request))
         except SignatureRefused as exc:
-            return error_response("signature_refused", str(exc), status.HTTP_403_FORBIDDEN,
-                                  {"password": [str(exc)]})
+            return signing_refused(exc)
         return Response(ApprovalRequestSerializer(self.get_queryset().get(pk=approval.pk)).data)
 
 

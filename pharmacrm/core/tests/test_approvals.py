@@ -140,10 +140,10 @@ def test_pages_list_detail_and_decide(client: Any, org: dict[str, Any]) -> None:
     url = f"/approvals/{approval.pk}/decide/"
     wrong = client.post(url, {"decision": "approve", "password": "nope"})
     assert wrong.status_code == 403 and "is-invalid" in wrong.content.decode()
-    missing = client.post(url, {"decision": "reject", "comment": "", "password": DEMO_PASSWORD})
+    missing = client.post(url, {"decision": "reject", "comment": "", "username": "admin", "password": DEMO_PASSWORD})
     assert missing.status_code == 400 and "is-invalid" in missing.content.decode()
     assert not Signature.objects.exists()
-    done = client.post(url, {"decision": "approve", "password": DEMO_PASSWORD}, follow=True)
+    done = client.post(url, {"decision": "approve", "username": "admin", "password": DEMO_PASSWORD}, follow=True)
     body = done.content.decode()
     assert done.status_code == 200 and "signature-manifest" in body and "UTC" in body
     assert 'id="decide-form"' not in body
@@ -165,11 +165,11 @@ def test_others_cannot_see_or_decide(client: Any, org: dict[str, Any]) -> None:
     login(client, org["rep_east"])
     assert client.get(f"/approvals/{approval.pk}/").status_code == 404
     assert client.post(f"/approvals/{approval.pk}/decide/", {"decision": "approve",
-                                                             "password": DEMO_PASSWORD}).status_code == 404
+                                                             "username": "admin", "password": DEMO_PASSWORD}).status_code == 404
     login(client, org["manager_east"])  # the requester sees it but cannot decide it
     assert 'id="decide-form"' not in client.get(f"/approvals/{approval.pk}/").content.decode()
     assert client.post(f"/approvals/{approval.pk}/decide/", {"decision": "approve",
-                                                             "password": DEMO_PASSWORD}).status_code == 403
+                                                             "username": "admin", "password": DEMO_PASSWORD}).status_code == 403
 
 
 def test_api_decide(api_client: Any, org: dict[str, Any]) -> None:
@@ -183,15 +183,15 @@ def test_api_decide(api_client: Any, org: dict[str, Any]) -> None:
     assert wrong.json()["error"]["code"] == "signature_refused"
     assert not Signature.objects.exists()
     assert AuditEntry.objects.for_object(approval).filter(action=AuditAction.SIGN_FAILED).count() == 1
-    no_comment = api_client.post(url, {"approve": False, "password": DEMO_PASSWORD}, format="json")
+    no_comment = api_client.post(url, {"approve": False, "username": "admin", "password": DEMO_PASSWORD}, format="json")
     assert no_comment.status_code == 400 and "comment" in no_comment.json()["error"]["fields"]
-    ok = api_client.post(url, {"approve": True, "password": DEMO_PASSWORD, "signature": 999}, format="json")
+    ok = api_client.post(url, {"approve": True, "username": "admin", "password": DEMO_PASSWORD, "signature": 999}, format="json")
     assert ok.status_code == 200, ok.json()
     step = ok.json()["steps"][0]
     assert ok.json()["status"] == "approved"
     assert step["signature"]["meaning"] == "approval" and step["signature"]["valid"] is True
     assert step["signature"]["printed_name"] == org["admin"].get_full_name()
-    again = api_client.post(url, {"approve": True, "password": DEMO_PASSWORD}, format="json")
+    again = api_client.post(url, {"approve": True, "username": "admin", "password": DEMO_PASSWORD}, format="json")
     assert again.status_code == 409
 
 
@@ -200,5 +200,5 @@ def test_api_hides_others_approvals(api_client: Any, org: dict[str, Any]) -> Non
     api_client.force_authenticate(org["rep_east"])
     assert api_client.get(f"/api/v1/approvals/{approval.pk}/").status_code == 404
     response = api_client.post(f"/api/v1/approvals/{approval.pk}/decide/",
-                               {"approve": True, "password": DEMO_PASSWORD}, format="json")
+                               {"approve": True, "username": "admin", "password": DEMO_PASSWORD}, format="json")
     assert response.status_code == 404

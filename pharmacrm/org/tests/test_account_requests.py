@@ -40,7 +40,7 @@ def test_full_flow_through_the_pages(client: Any, org: dict[str, Any]) -> None:
     assert AuditEntry.objects.for_object(approval).filter(action=AuditAction.SIGN_FAILED,
                                                           actor=org["admin"]).count() == 1
     signed_hash = content_hash(account_request)
-    done = client.post(url, {"decision": "approve", "comment": "欢迎", "password": DEMO_PASSWORD})
+    done = client.post(url, {"decision": "approve", "comment": "欢迎", "username": "admin", "password": DEMO_PASSWORD})
     assert done.status_code == 302
 
     account_request.refresh_from_db()
@@ -65,9 +65,10 @@ def test_rejection_needs_a_comment_and_notifies(client: Any, org: dict[str, Any]
     approval = approval_of(account_request)
     login(client, org["admin"])
     url = f"/approvals/{approval.pk}/decide/"
-    refused = client.post(url, {"decision": "reject", "comment": "", "password": DEMO_PASSWORD})
+    refused = client.post(url, {"decision": "reject", "comment": "", "username": "admin", "password": DEMO_PASSWORD})
     assert refused.status_code == 400 and not Signature.objects.exists()
-    assert client.post(url, {"decision": "reject", "comment": "编制已满", "password": DEMO_PASSWORD}).status_code == 302
+    assert client.post(url, {"decision": "reject", "comment": "编制已满", "username": "admin",
+                             "password": DEMO_PASSWORD}).status_code == 302
     account_request.refresh_from_db()
     assert account_request.status == "rejected" and account_request.created_user is None
     assert not User.objects.filter(username="maybe").exists()
@@ -115,7 +116,7 @@ def test_api_flow(api_client: Any, org: dict[str, Any]) -> None:
     wrong = api_client.post(url, {"approve": True, "password": "nope"}, format="json")
     assert wrong.status_code == 403 and set(wrong.json()["error"]) >= {"code", "message"}
     assert not User.objects.filter(username="api_rep").exists()
-    ok = api_client.post(url, {"approve": True, "comment": "", "password": DEMO_PASSWORD}, format="json")
+    ok = api_client.post(url, {"approve": True, "comment": "", "username": "admin", "password": DEMO_PASSWORD}, format="json")
     assert ok.status_code == 200
     detail = api_client.get(f"/api/v1/account-requests/{body['id']}/").json()
     assert detail["status"] == "approved" and detail["created_user"] == User.objects.get(username="api_rep").pk

@@ -130,7 +130,7 @@ def test_deactivation_ends_sessions_and_api_tokens(client: Any, api_client: Any,
     assert rep_session.get("/").status_code == 302  # back to the login page
     assert api_client.get("/api/v1/institutions/").status_code == 401
     entry = AuditEntry.objects.filter(object_id=str(org["rep_east"].pk), content_type__model="user").latest("id")
-    assert entry.changes == {"is_active": [True, False]} and entry.reason == "离职"
+    assert entry.changes == {"is_active": [True, False], "session_generation": [0, 1]} and entry.reason == "离职"
 
     missing_reason = client.post(f"/org/users/{org['rep_east'].pk}/active/", {"active": "1", "reason": ""})
     assert missing_reason.status_code == 302

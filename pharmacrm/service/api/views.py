@@ -14,6 +14,14 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from pharmacrm.core.api.base import ScopedModelViewSet, expected_version, require_visible, validated, with_etag
+from pharmacrm.core.api.signatures import (
+    MANIFEST_SCHEMA,
+    SignatureSerializer,
+    SigningInputSerializer,
+    manifest_response,
+    signing_refused,
+)
+from pharmacrm.core.signatures import SignatureRefused, continuity_of
 from pharmacrm.customers.models import Contact, Institution
 from pharmacrm.engagement.models import Visit
 from pharmacrm.org.models import User
@@ -113,6 +121,11 @@ class PvReportSerializer(serializers.Serializer):
     reference = serializers.CharField(max_length=60)
 
 
+class CaseSigningSerializer(SigningInputSerializer):
+    root_cause = serializers.ChoiceField(choices=RootCause.choices, required=False, allow_blank=True, default="")
+    corrective_action = serializers.CharField(max_length=MAX_TEXT, required=False, allow_blank=True, default="")
+
+
 
 class CaseViewSet(ScopedModelViewSet):
     model = Case
@@ -190,6 +203,27 @@ class CaseViewSet(ScopedModelViewSet):
     def pv_report(self, request: Request, pk: str | None = None) -> Response:
         data = validated(PvReportSerializer, request)
         return self._response(services.record_pv_report(actor=request.user, case=self.get_object(), **data))
+
+    @extend_schema(request=CaseSigningSerializer, responses={201: SignatureSerializer})
+    @action(detail=True, methods=["post"])
+    def sign(self, request: Request, pk: str | None = None) -> Response:
+        """签名关闭: close a complaint or quality case under an electronic signature (password; the username too
+        at the first signing of a session and with a token). 403 when refused, 429 while signing is locked."""
+        data = validated(CaseSigningSerializer, request)
+        case = self.get_object()
+        try:
+            signature = services.sign_case(actor=request.user, case=case, continuity=continuity_of(request),
+                                           expected_version=expected_version(request),
+                                           username=data.pop("username") or None, **data)
+        except SignatureRefused as exc:
+            return signing_refused(exc)
+        return Response(SignatureSerializer(signature).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(**MANIFEST_SCHEMA)
+    @action(detail=True, methods=["get"])
+    def signatures(self, request: Request, pk: str | None = None) -> Response:
+        """The case's signatures with their validity; ``resign_required`` after an edit since the last one."""
+        return manifest_response(request, self.get_object())
 
 
 class ClockViewSet(ScopedModelViewSet):

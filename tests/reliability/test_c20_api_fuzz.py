@@ -3,8 +3,9 @@
 Pass criterion: schemathesis, in process over the WSGI application and the schema the app serves, sends
 generated requests to every operation, signed in as ``rep_a`` (rep_east, a territory) and as an all-scope role
 (leader); 0 responses are server errors and 0 bodies match ``Traceback|File "/|SELECT |django\\.db``.
-``max_examples`` is small and the derandomised seed fixed, so CI stays within its time; the HTTP run against
-gunicorn with ``--checks all`` belongs to ``make soak``.
+``max_examples`` is small, the derandomised seed fixed and only the generation phase runs (the explicit phase sent
+~800 boundary requests per operation: 20 minutes for the whole API), so CI stays within ~3 minutes; the boundary
+cases (schemathesis' coverage phase) and ``--checks all`` belong to the HTTP run against gunicorn in ``make soak``.
 
 Guards: OWASP ASVS 16.5.1 (no internals in errors), 2.2.1 (input validated), Annex 11 §5 (data checked on input).
 
@@ -79,7 +80,7 @@ schema = _schema()
 
 
 @schema.parametrize()
-@settings(max_examples=2, deadline=None, derandomize=True, database=None, phases=[Phase.explicit, Phase.generate],
+@settings(max_examples=2, deadline=None, derandomize=True, database=None, phases=[Phase.generate],
           suppress_health_check=list(HealthCheck))
 def test_no_server_error_and_no_internals(case: Any, tokens: dict[str, str], db: Any) -> None:
     for role in ROLES:

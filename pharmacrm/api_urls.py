@@ -13,6 +13,7 @@ from pharmacrm.customers.api.views import register as register_customers
 from pharmacrm.engagement.api.care import register as register_care
 from pharmacrm.engagement.api.views import register as register_engagement
 from pharmacrm.grading.api.views import register as register_grading
+from pharmacrm.privacy.api.views import register as register_privacy
 from pharmacrm.org.api.account_requests import register as register_account_requests
 from pharmacrm.org.api.views import ObtainTokenView
 from pharmacrm.org.api.views import register as register_org
@@ -32,6 +33,7 @@ register_care(router)
 register_service(router)
 register_content(router)
 register_surveys(router)
+register_privacy(router)
 
 urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),

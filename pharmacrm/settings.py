@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "pharmacrm.content",
     "pharmacrm.service",
     "pharmacrm.surveys",
+    "pharmacrm.privacy",
 ]
 
 MIDDLEWARE = [

@@ -66,6 +66,9 @@ def mask_field(name: str, value: object) -> object:
     """``value`` of the personal field ``name`` masked (empty stays empty); unknown fields wholly hidden."""
     if value is None or value == "":
         return value
+    from pharmacrm.core.crypto import open_value
+
+    value = open_value(value)  # sealed at rest (core.fields): mask the clear value
     mask = PERSONAL_MASKS.get(name)
     return mask(value) if mask else MASK * 4
 

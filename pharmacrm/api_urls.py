@@ -13,10 +13,10 @@ from pharmacrm.customers.api.views import register as register_customers
 from pharmacrm.engagement.api.care import register as register_care
 from pharmacrm.engagement.api.views import register as register_engagement
 from pharmacrm.grading.api.views import register as register_grading
-from pharmacrm.privacy.api.views import register as register_privacy
 from pharmacrm.org.api.account_requests import register as register_account_requests
 from pharmacrm.org.api.views import ObtainTokenView
 from pharmacrm.org.api.views import register as register_org
+from pharmacrm.privacy.api.views import register as register_privacy
 from pharmacrm.sales.api.views import register as register_sales
 from pharmacrm.samples.api.views import register as register_samples
 from pharmacrm.service.api.views import register as register_service

@@ -294,6 +294,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # masks resident IDs, bank accounts and mobiles in every string for roles without unmasked access (PIPL)
+    "DEFAULT_RENDERER_CLASSES": ["pharmacrm.privacy.api.renderers.MaskingJSONRenderer",
+                                 "rest_framework.renderers.BrowsableAPIRenderer"],
     "DEFAULT_PAGINATION_CLASS": "pharmacrm.core.api.pagination.PagePagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

@@ -104,6 +104,8 @@ class ContactViewSet(ScopedModelViewSet):
     serializer_class = ContactSerializer
     filterset_class = ContactApiFilter
     select_related = ("institution",)
+    #: the audited reveal answers in clear to the roles entitled to it (privacy.api.renderers)
+    unmasked_actions = ("reveal",)
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Each list request is logged with the ids it returned (PIPL Art.55)."""

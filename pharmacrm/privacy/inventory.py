@@ -87,4 +87,8 @@ def declared_fields() -> set[tuple[str, str]]:
 
 
 #: fields that look personal by name but are not a person's data (the reason is the comment)
-NOT_PERSONAL: dict[tuple[str, str], str] = {}
+NOT_PERSONAL: dict[tuple[str, str], str] = {
+    ("customers.Contact", "mobile_index"): "HMAC of the sealed mobile: no value without the key; recomputed (empty) "
+                                           "when a deletion clears the mobile",
+    ("engagement.Visit", "review_comment"): "the manager's review of the rep's report: about the rep's work",
+}

@@ -46,6 +46,8 @@ from pharmacrm.privacy.policy import (
 )
 
 BULK_EXPORT_APPROVAL = "privacy.bulk_export"
+#: what a required text field holds once the person is erased from it
+ANONYMISED_TEXT = "—"
 #: case kinds that are GxP records: their person stays, restricted to quality assurance
 GXP_CASE_KINDS = ("complaint", "quality")
 
@@ -194,7 +196,7 @@ def anonymise_contact(*, actor: Any, contact: Contact, reason: str, purpose: str
                     elif field.null:
                         changes[name] = None
                     elif isinstance(field, (models.CharField, models.TextField)):
-                        changes[name] = ""
+                        changes[name] = "" if field.blank else ANONYMISED_TEXT
                 if changes:
                     audited_update(row, actor=actor, changes=changes, reason=reason)
         search.index_contacts([contact])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -13,10 +14,17 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from pharmacrm.core.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet, validated
+from pharmacrm.core.crypto import open_value
 from pharmacrm.customers.models import Contact
 from pharmacrm.privacy import services
 from pharmacrm.privacy.filters import AccessFilter, SubjectRequestFilter
-from pharmacrm.privacy.models import PersonalDataAccess, RequestKind, SubjectRequest
+from pharmacrm.privacy.models import (
+    AccessPurpose,
+    PersonalDataAccess,
+    RequestKind,
+    RetainedPersonalData,
+    SubjectRequest,
+)
 
 
 class SubjectRequestSerializer(serializers.ModelSerializer):
@@ -52,11 +60,25 @@ class AccessSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class RetainedSerializer(serializers.ModelSerializer):
+    identity = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RetainedPersonalData
+        fields = ["id", "contact", "identity", "reason", "created_at"]
+        read_only_fields = fields
+
+    def get_identity(self, obj: RetainedPersonalData) -> dict[str, Any]:
+        return json.loads(open_value(obj.sealed_identity))
+
+
 class SubjectRequestViewSet(ScopedModelViewSet):
     model = SubjectRequest
     queryset = SubjectRequest.objects.none()
     serializer_class = SubjectRequestSerializer
     filterset_class = SubjectRequestFilter
+    #: the access copy is for the person, in clear (each one logged in the access log)
+    unmasked_actions = ("complete",)
 
     @extend_schema(request=SubjectRequestInputSerializer, responses=SubjectRequestSerializer)
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -84,6 +106,28 @@ class AccessLogViewSet(ScopedReadOnlyViewSet):
     filterset_class = AccessFilter
 
 
+class RetainedViewSet(ScopedReadOnlyViewSet):
+    """Persons a GxP record keeps after their deletion request: quality assurance only (each read logged)."""
+
+    model = RetainedPersonalData
+    queryset = RetainedPersonalData.objects.none()
+    serializer_class = RetainedSerializer
+    #: QA reads these persons in clear: the one purpose they are kept for (privacy.api.renderers)
+    unmasked_actions = ("retrieve", "list")
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = super().retrieve(request, *args, **kwargs)
+        services.log_access(request.user, [response.data["contact"]], AccessPurpose.API_DETAIL, path=request.path)
+        return response
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = super().list(request, *args, **kwargs)
+        services.log_access(request.user, [row["contact"] for row in response.data["results"]],
+                            AccessPurpose.API_LIST, path=request.get_full_path())
+        return response
+
+
 def register(router: DefaultRouter) -> None:
     router.register("privacy/requests", SubjectRequestViewSet, basename="subjectrequest")
     router.register("privacy/access-log", AccessLogViewSet, basename="personaldataaccess")
+    router.register("privacy/retained", RetainedViewSet, basename="retainedpersonaldata")

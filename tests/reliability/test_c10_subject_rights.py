@@ -63,8 +63,8 @@ def missing_from_inventory() -> list[str]:
                                      "huey_monitor") or not _links_to_contact(model):
             continue
         for field in model._meta.get_fields():
-            if not getattr(field, "concrete", False) or field.is_relation and not isinstance(
-                    field, models.ForeignKey):
+            if not getattr(field, "concrete", False) or (field.is_relation and not isinstance(
+                    field, models.ForeignKey)):
                 continue
             key = (model._meta.label, field.name)
             looks = PERSONAL_LOOKING.search(field.name) and not field.name.endswith(("_id", "_hash", "_at"))

@@ -201,3 +201,23 @@ def test_correction_goes_through_the_audited_update(org: dict[str, Any], dpo: An
     entry = AuditEntry.objects.for_object(person).order_by("-id").first()
     assert entry.changes["department"] == ["肝外科", "肝胆外科"] and entry.actor_id == dpo.pk
     assert str(request) in entry.reason
+
+
+def test_the_dpo_works_requests_in_the_pages(client: Any, dpo: Any, person: Any) -> None:  # noqa: F811
+    from pharmacrm.privacy.models import SubjectRequest
+
+    login(client, dpo)
+    response = client.post("/privacy/requests/new/", {"kind": "access", "contact": person.pk,
+                                                      "received_on": datetime.date.today().isoformat(),
+                                                      "channel": "电话", "details": "要一份我的资料"})
+    assert response.status_code == 302
+    request = SubjectRequest.objects.get()
+    page = client.get(f"/privacy/requests/{request.pk}/")
+    assert page.status_code == 200 and "要一份我的资料" in page.content.decode()
+    bad = client.post("/privacy/requests/new/", {"kind": "correction", "contact": person.pk,
+                                                 "received_on": datetime.date.today().isoformat()})
+    assert bad.status_code == 400  # a correction says what to correct
+    copy = client.post(f"/privacy/requests/{request.pk}/complete/", {"outcome": "已发送"})
+    assert copy.status_code == 200 and copy["Content-Disposition"].startswith("attachment")
+    assert MOBILE in copy.content.decode()
+    assert client.get(f"/privacy/access-log/?person={person.pk}").status_code == 200

@@ -338,6 +338,9 @@ SPECTACULAR_SETTINGS = {
         "PvKindEnum": "pharmacrm.service.choices.PvKind",
         "PvSeriousnessEnum": "pharmacrm.service.choices.PvSeriousness",
         "SurveyChannelEnum": "pharmacrm.surveys.choices.SurveyChannel",
+        "SubjectRequestKindEnum": "pharmacrm.privacy.models.RequestKind",
+        "SubjectRequestStatusEnum": "pharmacrm.privacy.models.RequestStatus",
+        "AccessPurposeEnum": "pharmacrm.privacy.models.AccessPurpose",
     },
 }
 

@@ -17,6 +17,7 @@ from pharmacrm.grading.api.views import register as register_grading
 from pharmacrm.org.api.account_requests import register as register_account_requests
 from pharmacrm.org.api.views import ObtainTokenView
 from pharmacrm.org.api.views import register as register_org
+from pharmacrm.privacy.api.views import register as register_privacy
 from pharmacrm.sales.api.views import register as register_sales
 from pharmacrm.samples.api.views import register as register_samples
 from pharmacrm.service.api.views import register as register_service
@@ -33,6 +34,7 @@ register_care(router)
 register_service(router)
 register_content(router)
 register_surveys(router)
+register_privacy(router)
 
 urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),

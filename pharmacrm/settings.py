@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "pharmacrm.content",
     "pharmacrm.service",
     "pharmacrm.surveys",
+    "pharmacrm.privacy",
 ]
 
 MIDDLEWARE = [
@@ -293,6 +294,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # masks resident IDs, bank accounts and mobiles in every string for roles without unmasked access (PIPL)
+    "DEFAULT_RENDERER_CLASSES": ["pharmacrm.privacy.api.renderers.MaskingJSONRenderer",
+                                 "rest_framework.renderers.BrowsableAPIRenderer"],
     "DEFAULT_PAGINATION_CLASS": "pharmacrm.core.api.pagination.PagePagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -334,6 +338,9 @@ SPECTACULAR_SETTINGS = {
         "PvKindEnum": "pharmacrm.service.choices.PvKind",
         "PvSeriousnessEnum": "pharmacrm.service.choices.PvSeriousness",
         "SurveyChannelEnum": "pharmacrm.surveys.choices.SurveyChannel",
+        "SubjectRequestKindEnum": "pharmacrm.privacy.models.RequestKind",
+        "SubjectRequestStatusEnum": "pharmacrm.privacy.models.RequestStatus",
+        "AccessPurposeEnum": "pharmacrm.privacy.models.AccessPurpose",
     },
 }
 

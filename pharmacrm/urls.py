@@ -15,6 +15,7 @@ urlpatterns = [
     path("content/", include("pharmacrm.content.urls")),
     path("service/", include("pharmacrm.service.urls")),
     path("surveys/", include("pharmacrm.surveys.urls")),
+    path("privacy/", include("pharmacrm.privacy.urls")),
     # the public survey page: outside the API, no sign-in (the link's secret is the key)
     path("s/<str:token>/", survey_page, name="survey_public"),
     path("imports/", include("pharmacrm.core.import_urls")),

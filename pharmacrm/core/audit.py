@@ -175,7 +175,10 @@ def log_event(action: str, *, actor: Any = None, obj: models.Model | None = None
 
 
 def _field_value(obj: models.Model, field: models.Field) -> Any:
-    return to_jsonable(getattr(obj, field.attname))
+    value = getattr(obj, field.attname)
+    if getattr(field, "sealed", False):  # sensitive personal data stays ciphertext in the trail (core.fields)
+        value = field.audit_value(value)
+    return to_jsonable(value)
 
 
 def snapshot(obj: models.Model) -> dict[str, Any]:

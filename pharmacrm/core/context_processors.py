@@ -53,6 +53,8 @@ def navigation(user: Any, awaiting_approval_count: int = 0) -> list[dict[str, An
         items.append({"label": _("Account requests"), "url": reverse("org:accountrequest_list"), "icon": "person-plus"})
     if user.has_perm("core.view_auditentry"):
         items.append({"label": _("Audit trail"), "url": reverse("core:audit_list"), "icon": "journal-text"})
+    if user.has_perm("privacy.view_subjectrequest"):
+        items.append({"label": _("Personal data"), "url": reverse("privacy:request_list"), "icon": "shield-lock"})
     if user.has_perm("core.change_policyvalue") or user.has_perm("core.change_calendarday"):
         items.append({"label": _("Settings"), "url": reverse("core:policy_list"), "icon": "sliders"})
     return items

@@ -1,6 +1,11 @@
-"""SQL for the database guard that keeps audit entries append-only (per engine).
+"""SQL for the database guards that keep logs append-only (per engine).
 
-Used by migration core/0003 and by the test suite, which must lift the guard
+* ``core_auditentry``: no UPDATE, DELETE or TRUNCATE, ever.
+* ``privacy_personaldataaccess`` (the personal-data access log): no UPDATE or TRUNCATE; DELETE only of
+  rows older than the legal floor of 180 days (the retention job), so even a wrong retention setting
+  or a hand-written script cannot shorten the log below it.
+
+Used by migrations core/0003 and privacy/0002 and by the test suite, which must lift the guards
 while it flushes tables between transactional tests.
 """
 
@@ -39,15 +44,71 @@ REMOVE = {
 }
 
 
+PI_ACCESS_TABLE = "privacy_personaldataaccess"
+
+INSTALL_PI_ACCESS = {
+    "sqlite": [
+        f"""CREATE TRIGGER IF NOT EXISTS {PI_ACCESS_TABLE}_no_update BEFORE UPDATE ON {PI_ACCESS_TABLE}
+           BEGIN SELECT RAISE(ABORT, 'the personal-data access log is append-only'); END;""",
+        f"""CREATE TRIGGER IF NOT EXISTS {PI_ACCESS_TABLE}_no_delete BEFORE DELETE ON {PI_ACCESS_TABLE}
+           WHEN OLD."at" > strftime('%Y-%m-%d %H:%M:%f', 'now', '-180 days')
+           BEGIN SELECT RAISE(ABORT, 'access-log entries are kept at least 180 days'); END;""",
+    ],
+    "postgresql": [
+        f"""CREATE OR REPLACE FUNCTION {PI_ACCESS_TABLE}_guard() RETURNS trigger AS $$
+           BEGIN
+             IF TG_OP = 'DELETE' AND OLD."at" < now() - interval '180 days' THEN RETURN OLD; END IF;
+             IF TG_OP = 'DELETE' THEN RAISE EXCEPTION 'access-log entries are kept at least 180 days'; END IF;
+             RAISE EXCEPTION 'the personal-data access log is append-only';
+           END; $$ LANGUAGE plpgsql;""",
+        f"DROP TRIGGER IF EXISTS {PI_ACCESS_TABLE}_no_update ON {PI_ACCESS_TABLE};",
+        f"""CREATE TRIGGER {PI_ACCESS_TABLE}_no_update BEFORE UPDATE OR DELETE ON {PI_ACCESS_TABLE}
+           FOR EACH ROW EXECUTE FUNCTION {PI_ACCESS_TABLE}_guard();""",
+        f"DROP TRIGGER IF EXISTS {PI_ACCESS_TABLE}_no_truncate ON {PI_ACCESS_TABLE};",
+        f"""CREATE TRIGGER {PI_ACCESS_TABLE}_no_truncate BEFORE TRUNCATE ON {PI_ACCESS_TABLE}
+           FOR EACH STATEMENT EXECUTE FUNCTION {PI_ACCESS_TABLE}_guard();""",
+    ],
+}
+
+REMOVE_PI_ACCESS = {
+    "sqlite": [
+        f"DROP TRIGGER IF EXISTS {PI_ACCESS_TABLE}_no_update;",
+        f"DROP TRIGGER IF EXISTS {PI_ACCESS_TABLE}_no_delete;",
+    ],
+    "postgresql": [
+        f"DROP TRIGGER IF EXISTS {PI_ACCESS_TABLE}_no_update ON {PI_ACCESS_TABLE};",
+        f"DROP TRIGGER IF EXISTS {PI_ACCESS_TABLE}_no_truncate ON {PI_ACCESS_TABLE};",
+    ],
+}
+
+
 def _run(statements: dict[str, list[str]], connection: Any) -> None:
     with connection.cursor() as cursor:
         for statement in statements.get(connection.vendor, []):
             cursor.execute(statement)
 
 
+def _has_table(connection: Any, table: str) -> bool:
+    with connection.cursor() as cursor:
+        return table in connection.introspection.table_names(cursor)
+
+
+def install_pi_access_guard(connection: Any) -> None:
+    _run(INSTALL_PI_ACCESS, connection)
+
+
+def remove_pi_access_guard(connection: Any) -> None:
+    _run(REMOVE_PI_ACCESS, connection)
+
+
 def install_audit_guard(connection: Any) -> None:
+    """The audit trail's guard, and the access log's where that table exists (the test suite's one call)."""
     _run(INSTALL, connection)
+    if _has_table(connection, PI_ACCESS_TABLE):
+        install_pi_access_guard(connection)
 
 
 def remove_audit_guard(connection: Any) -> None:
     _run(REMOVE, connection)
+    if _has_table(connection, PI_ACCESS_TABLE):
+        remove_pi_access_guard(connection)

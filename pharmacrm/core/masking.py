@@ -7,6 +7,7 @@ Each function keeps just enough to recognise a value one already knows
 from __future__ import annotations
 
 import datetime
+import re
 
 MASK = "*"
 
@@ -66,6 +67,9 @@ def mask_field(name: str, value: object) -> object:
     """``value`` of the personal field ``name`` masked (empty stays empty); unknown fields wholly hidden."""
     if value is None or value == "":
         return value
+    from pharmacrm.core.crypto import open_value
+
+    value = open_value(value)  # sealed at rest (core.fields): mask the clear value
     mask = PERSONAL_MASKS.get(name)
     return mask(value) if mask else MASK * 4
 
@@ -81,3 +85,27 @@ def mask_changes(changes: dict[str, object], personal_fields: tuple[str, ...]) -
         else:
             masked[name] = mask_field(name, value)
     return masked
+
+
+# --- numbers typed into free text (notes, case descriptions, survey comments) -----------------------
+
+
+#: an 18-digit resident ID (last character may be X), a mainland mobile, a bank card / account (16–19 digits);
+#: never inside a longer run of letters or digits (hashes, codes)
+_RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+_BANK_ACCOUNT = re.compile(r"(?<![0-9A-Za-z])\d{16,19}(?![0-9A-Za-z])")
+_MOBILE = re.compile(r"(?<![0-9A-Za-z])(?:\+?86[- ]?)?1[3-9]\d{9}(?![0-9A-Za-z])")
+
+
+def mask_bank_account(value: str) -> str:
+    """6222020200112233445 → ***************3445 (the last four, as on a receipt)."""
+    return _keep(value, 0, 4) if value else ""
+
+
+def mask_text(text: str) -> str:
+    """Free text with every resident ID, bank account and mobile number in it masked."""
+    if not text or not any(ch.isdigit() for ch in text):
+        return text
+    text = _RESIDENT_ID.sub(lambda match: mask_resident_id(match.group()), text)
+    text = _BANK_ACCOUNT.sub(lambda match: mask_bank_account(match.group()), text)
+    return _MOBILE.sub(lambda match: mask_phone(match.group()[-11:]), text)

@@ -141,6 +141,11 @@ def history(request: HttpRequest, content_type_id: int, object_id: str) -> HttpR
         # record's page, where seeing them in clear is an audited reveal (PIPL; DOMAIN.md 2.4)
         for entry in entries:
             entry.changes = mask_changes(entry.changes or {}, personal)
+    elif personal:  # sealed values (resident ID, mobile) are kept as ciphertext in the trail: open them here
+        from pharmacrm.core.crypto import open_changes
+
+        for entry in entries:
+            entry.changes = open_changes(entry.changes or {})
     return render(request, "core/_history.html", {"entries": entries, "object": obj})
 
 

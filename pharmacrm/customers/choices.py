@@ -178,3 +178,5 @@ class ConsentPurpose(models.TextChoices):
     MARKETING = "marketing", _("Marketing and events")
     SURVEY = "survey", _("Surveys and market research")
     CARE = "care", _("Holiday and birthday greetings")
+    #: separate consent to process sensitive personal data (PIPL Art.29): a resident ID number
+    SENSITIVE = "sensitive", _("Sensitive personal data (resident ID)")

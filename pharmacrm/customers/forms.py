@@ -114,6 +114,9 @@ class InstitutionForm(StyledFormMixin, forms.ModelForm):
 
 class ContactForm(StyledFormMixin, forms.ModelForm):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    sensitive_consent = forms.CharField(
+        label=_("Consent to the resident ID"), max_length=300, required=False,
+        help_text=_("A resident ID needs the person's separate consent: where is it (signed form no.…)?"))
 
     class Meta:
         model = Contact

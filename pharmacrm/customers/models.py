@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from pharmacrm.core.fields import PhoneField
+from pharmacrm.core.fields import BlindIndexField, PhoneField, SealedCharField, SealedPhoneField
 from pharmacrm.core.models import BaseModel, StoredFile
 from pharmacrm.core.querysets import ScopedQuerySet
 from pharmacrm.core.validators import LANDLINE, MOBILE
@@ -296,24 +296,35 @@ class Contact(BaseModel):
                                        blank=True)
     is_key_contact = models.BooleanField(_("key contact"), default=False)
     # Personal data (PIPL): masked for roles without the right, reveals audited
-    mobile = PhoneField(_("mobile"), kind=MOBILE, blank=True)
+    # mobile and resident ID are sealed at rest (AES-GCM, core.crypto); mobile_index finds a contact by number
+    mobile = SealedPhoneField(_("mobile"), kind=MOBILE, blank=True)
     office_phone = PhoneField(_("office phone"), kind=LANDLINE, blank=True)
     email = models.EmailField(_("email"), blank=True)
     wechat_id = models.CharField(_("WeChat ID"), max_length=50, blank=True)
     birthday = models.DateField(_("birthday"), null=True, blank=True)
     birthday_calendar = models.CharField(_("birthday calendar"), max_length=8, choices=BirthdayCalendar.choices,
                                          default=BirthdayCalendar.SOLAR)
-    id_number = models.CharField(_("resident ID number"), max_length=18, blank=True)
+    id_number = SealedCharField(_("resident ID number"), max_length=18, blank=True)
     notes = models.TextField(_("notes"), blank=True)
     #: derived: some consent of this contact was withdrawn (shown wherever the contact appears)
     consent_withdrawn = models.BooleanField(_("consent withdrawn"), default=False, editable=False)
     search_key = models.TextField(editable=False, blank=True, default="")
+    mobile_index = BlindIndexField(source="mobile")
+    #: processing restricted (PIPL Art.47): the subject asked for deletion but a GxP record must keep them;
+    #: their personal data is shown to quality assurance only
+    pi_restricted = models.BooleanField(_("personal data restricted"), default=False, editable=False)
+    anonymised_at = models.DateTimeField(_("anonymised at"), null=True, blank=True, editable=False)
 
     objects = ContactQuerySet.as_manager()
-    protected_fields = (*BaseModel.protected_fields, "consent_withdrawn", "search_key")
-    derived_fields = ("consent_withdrawn", "search_key")
+    protected_fields = (*BaseModel.protected_fields, "consent_withdrawn", "search_key", "mobile_index",
+                        "pi_restricted", "anonymised_at")
+    derived_fields = ("consent_withdrawn", "search_key", "mobile_index")
     #: personal fields masked for roles without the right (PIPL; DOMAIN.md 2.4)
     personal_fields = ("mobile", "office_phone", "email", "wechat_id", "birthday", "id_number")
+    #: every field that identifies or describes the person (the privacy inventory, ``privacy.inventory``):
+    #: what an access request copies out and what a deletion anonymises
+    subject_fields = ("name", "gender", "department", "title", "specialty", *personal_fields, "birthday_calendar",
+                      "notes")
 
     class Meta:
         verbose_name = _("contact")

@@ -42,8 +42,10 @@ def institution_texts(institution: Any) -> tuple[list[str], list[str]]:
 
 
 def contact_texts(contact: Any) -> tuple[list[str], list[str]]:
-    """A contact is found by name and mobile (the number people actually type)."""
-    return [contact.name], [value for value in (_digits(contact.mobile or ""),) if value]
+    """A contact is found by name; by mobile only as a whole number, through the blind index
+    (``search_contacts``): a phone is sealed at rest, so neither the search key nor the
+    full-text table may hold it (PIPL Art.51)."""
+    return [contact.name], []
 
 
 def institution_key(institution: Any) -> str:
@@ -117,4 +119,10 @@ def search_institutions(queryset: QuerySet, query: str, user: Any) -> QuerySet:
 
 
 def search_contacts(queryset: QuerySet, query: str, user: Any) -> QuerySet:
+    """By name (any part, pinyin, initials), or by a whole mobile number (exact, blind index)."""
+    digits = _digits(query or "")
+    if len(digits) == 11 and digits == (query or "").strip().replace(" ", "").replace("-", ""):
+        from pharmacrm.core.crypto import blind_index
+
+        return queryset.filter(mobile_index=blind_index(digits))
     return _matching(queryset, query, CONTACT_INDEX, user)

@@ -237,22 +237,65 @@ def set_tags(*, actor: Any, institution: Institution, names: Iterable[str]) -> N
 # --- contacts ---------------------------------------------------------------------------------
 
 
-def create_contact(*, actor: Any, institution: Institution, **fields: Any) -> Contact:
+def _check_sensitive(contact: Contact | None, fields: dict[str, Any], evidence: str,
+                     institution: Institution | None = None) -> bool:
+    """A new or changed resident ID needs the person's separate consent (PIPL Art.29) → 400 on the field.
+
+    ``evidence`` (the signed form's number…) records that consent with the save. Returns True when the
+    consent must be recorded.
+    """
+    from pharmacrm.privacy.services import has_sensitive_consent
+
+    new = (fields.get("id_number") or "").strip()
+    if not new or (contact is not None and new.upper() == (contact.id_number or "").upper()):
+        return False
+    if (evidence or "").strip():
+        return True
+    if has_sensitive_consent(contact):
+        return False
+    errors: dict[str, list[str]] = {}
+    if contact is None:  # report the other fields' problems with it, as a form would
+        try:
+            Contact(institution=institution, **fields).full_clean(exclude=["institution"])
+        except ValidationError as exc:
+            errors = dict(exc.message_dict)
+    errors.setdefault("id_number", []).append(_(
+        "A resident ID number is sensitive personal data: it needs the person's separate consent. Enter the "
+        "evidence of that consent (e.g. the signed form's number) with it (PIPL Art.29)."))
+    raise ValidationError(errors)
+
+
+def _record_sensitive_consent(actor: Any, contact: Contact, evidence: str) -> None:
+    from pharmacrm.core.policy import today
+    from pharmacrm.customers.choices import ConsentChannel, ConsentPurpose
+
+    record_consent(actor=actor, contact=contact, channel=ConsentChannel.VISIT, purpose=ConsentPurpose.SENSITIVE,
+                   granted_on=today(), evidence=evidence.strip()[:300],
+                   scope=_("Processing of the resident ID number"))
+
+
+def create_contact(*, actor: Any, institution: Institution, sensitive_consent: str = "", **fields: Any) -> Contact:
     authorize(actor, "customers.add_contact")
     allowed = {key: value for key, value in fields.items() if key in CONTACT_EDITABLE}
+    needs_consent = _check_sensitive(None, allowed, sensitive_consent, institution)
     with transaction.atomic():
         contact = audited_create(Contact, actor=actor, institution=institution, **allowed)
         audited_create(Affiliation, actor=actor, contact=contact, institution=institution,
                        department=contact.department, title=contact.title)
+        if needs_consent:
+            _record_sensitive_consent(actor, contact, sensitive_consent)
         search.index_contacts([contact])
     return contact
 
 
 def update_contact(*, actor: Any, contact: Contact, changes: dict[str, Any],
-                   expected_version: int | None = None) -> Contact:
+                   expected_version: int | None = None, sensitive_consent: str = "") -> Contact:
     authorize(actor, "customers.change_contact")
     allowed = {key: value for key, value in changes.items() if key in CONTACT_EDITABLE}
+    needs_consent = _check_sensitive(contact, allowed, sensitive_consent)
     with transaction.atomic():
+        if needs_consent:
+            _record_sensitive_consent(actor, contact, sensitive_consent)
         contact = audited_update(contact, actor=actor, changes=allowed, expected_version=expected_version)
         search.index_contacts([contact])
     return contact
@@ -316,7 +359,11 @@ def reveal_personal_data(*, actor: Any, contact: Contact, purpose: str = "view")
     authorize(actor, "customers.view_contact_personal_data")
     values = {name: getattr(contact, name) or "" for name in PERSONAL_MASKS}
     values["birthday"] = contact.birthday.isoformat() if contact.birthday else ""
+    from pharmacrm.privacy.models import AccessPurpose
+    from pharmacrm.privacy.services import log_access
+
     with transaction.atomic():
         log_event(AuditAction.VIEW_PERSONAL_DATA, actor=actor, obj=contact,
                   changes={"fields": [name for name, value in values.items() if value], "via": purpose})
+        log_access(actor, [contact], AccessPurpose.REVEAL, detail=purpose)
     return values

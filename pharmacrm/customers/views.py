@@ -33,7 +33,10 @@ from pharmacrm.customers.forms import (
     WithdrawForm,
 )
 from pharmacrm.customers.models import ChangeRequest, Consent, Contact, Institution, Licence
+from pharmacrm.org.roles import Role
 from pharmacrm.org.scope import can_see_unmasked_personal_data
+from pharmacrm.privacy.models import AccessPurpose
+from pharmacrm.privacy.services import ExportNeedsApproval, export_allowance, log_access, mark_export_used
 
 SERVICE_ERRORS = (StaleVersion, ValidationError)
 
@@ -358,6 +361,41 @@ class ContactListView(ScopedListView):
     export_permission = "customers.export_institution"
     export_name = "contacts"
 
+    def get_queryset(self) -> Any:
+        queryset = super().get_queryset()
+        if self.request.GET.get("format") == "csv" and self._for_marketing():
+            # a marketing list never holds a person who withdrew consent (PIPL Art.15)
+            queryset = queryset.filter(consent_withdrawn=False)
+        return queryset
+
+    def _for_marketing(self) -> bool:
+        return self.request.GET.get("purpose") == "marketing" or self.request.user.role == Role.MARKETING
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        log_access(self.request.user, context["rows"], AccessPurpose.LIST, path=self.request.get_full_path())
+        return context
+
+    def export(self) -> HttpResponse:
+        """Every export of persons is logged; more than the policy's number needs the DPO's approval."""
+        if not self.can_export():
+            raise PermissionDenied
+        _filterset, queryset = self.get_rows()
+        ids = list(queryset.values_list("pk", flat=True))
+        query = "&".join(f"{key}={value}" for key, value in sorted(self.request.GET.items()) if key != "format")
+        try:
+            approval = export_allowance(actor=self.request.user, list_name="contacts", query=query, count=len(ids))
+        except ExportNeedsApproval as refusal:
+            return render(self.request, "privacy/export_refused.html", {"refusal": refusal}, status=403)
+        with transaction.atomic():
+            response = super().export()
+            log_access(self.request.user, ids, AccessPurpose.EXPORT, path=self.request.get_full_path(),
+                       approved_by=approval.approved_by if approval else None,
+                       detail=f"bulk export {approval.pk}" if approval else "")
+            if approval is not None:
+                mark_export_used(approval)
+        return response
+
     @property
     def export_columns(self) -> tuple[Any, ...]:  # type: ignore[override]
         """Personal data leaves the system unmasked only for the roles cleared for it; the rest get masks."""
@@ -377,6 +415,7 @@ class ContactDetailView(ScopedDetailView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         contact, user = context["object"], self.request.user
+        log_access(user, [contact], AccessPurpose.VIEW, path=self.request.path)
         context.update(
             personal=services.masked_personal_data(contact),
             can_reveal=user.has_perm("customers.view_contact_personal_data"),
@@ -429,10 +468,12 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = ContactForm(request.POST or None, instance=Contact.objects.get(pk=pk),
                        initial={"version": contact.version})
     if request.method == "POST" and form.is_valid():
-        fields = {key: value for key, value in form.cleaned_data.items() if key != "version"}
+        fields = {key: value for key, value in form.cleaned_data.items() if key not in ("version",
+                                                                                       "sensitive_consent")}
         try:
             services.update_contact(actor=request.user, contact=contact, changes=fields,
-                                    expected_version=form.cleaned_data.get("version"))
+                                    expected_version=form.cleaned_data.get("version"),
+                                    sensitive_consent=form.cleaned_data.get("sensitive_consent", ""))
         except SERVICE_ERRORS as exc:
             add_service_errors(form, exc)
         else:

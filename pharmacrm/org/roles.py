@@ -185,10 +185,13 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.SERVICE: CUSTOMER_READ | ORDER_READ | SERVICE_DESK | SURVEY_MANAGING | {"customers.view_contact_personal_data"},
     Role.MEDICAL: CUSTOMER_READ | SERVICE_WORKING | SURVEY_READ | {"customers.view_contact_personal_data"},
     # quality assurance owns the GxP records: complaint and quality cases, their audit trail and signatures
-    Role.QA: CUSTOMER_READ | SERVICE_READ | {"core.view_auditentry", "core.export_auditentry"},
+    Role.QA: CUSTOMER_READ | SERVICE_READ | {"core.view_auditentry", "core.export_auditentry",
+                                             "privacy.view_retainedpersonaldata"},
     # the personal-information protection officer (PIPL Art.52): data-subject requests and the access log
     Role.DPO: CUSTOMER_READ | {"customers.view_contact_personal_data", "core.view_auditentry",
-                               "core.export_auditentry"},
+                               "core.export_auditentry", "privacy.view_personaldataaccess",
+                               "privacy.view_subjectrequest", "privacy.add_subjectrequest",
+                               "privacy.handle_subjectrequest", "privacy.view_bulkexport"},
     Role.LEADER: CUSTOMER_READ | ORDER_READ | PURCHASE_READ | SAMPLE_READ | GRADING_READ | ENGAGEMENT_READ
     | CONTENT_OVERSIGHT | SERVICE_READ | SURVEY_READ | SURVEY_EXPORT | {
         "customers.export_institution", "org.view_accountrequest", "org.view_user"},

@@ -124,6 +124,9 @@ class ContactInputSerializer(serializers.Serializer):
     birthday = serializers.DateField(required=False, allow_null=True)
     birthday_calendar = serializers.ChoiceField(choices=BirthdayCalendar.choices, required=False)
     id_number = serializers.CharField(max_length=30, required=False, allow_blank=True)
+    sensitive_consent = serializers.CharField(
+        max_length=300, required=False, allow_blank=True,
+        help_text="Evidence of the person's separate consent to their resident ID (PIPL Art.29)")
     notes = serializers.CharField(max_length=5000, required=False, allow_blank=True)
     version = serializers.IntegerField(required=False, min_value=1, help_text=VERSION_HELP)
 

@@ -29,6 +29,8 @@ from pharmacrm.customers.api.serializers import (
 from pharmacrm.customers.choices import ProductCategory
 from pharmacrm.customers.filters import ChangeRequestFilter, ContactFilter, InstitutionFilter, LicenceFilter
 from pharmacrm.customers.models import ChangeRequest, Contact, Institution, Licence
+from pharmacrm.privacy.models import AccessPurpose
+from pharmacrm.privacy.services import log_access
 
 
 class InstitutionApiFilter(InstitutionFilter):
@@ -102,6 +104,20 @@ class ContactViewSet(ScopedModelViewSet):
     serializer_class = ContactSerializer
     filterset_class = ContactApiFilter
     select_related = ("institution",)
+    #: the audited reveal answers in clear to the roles entitled to it (privacy.api.renderers)
+    unmasked_actions = ("reveal",)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Each list request is logged with the ids it returned (PIPL Art.55)."""
+        response = super().list(request, *args, **kwargs)
+        rows = response.data.get("results", response.data) if isinstance(response.data, dict) else response.data
+        log_access(request.user, [row["id"] for row in rows], AccessPurpose.API_LIST, path=request.get_full_path())
+        return response
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = super().retrieve(request, *args, **kwargs)
+        log_access(request.user, [response.data["id"]], AccessPurpose.API_DETAIL, path=request.path)
+        return response
 
     @extend_schema(request=ContactInputSerializer, responses=ContactSerializer)
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -120,10 +136,11 @@ class ContactViewSet(ScopedModelViewSet):
         contact = self.get_object()
         payload = ContactInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        changes = {key: value for key, value in payload.validated_data.items() if key not in ("version",
-                                                                                              "institution")}
+        changes = {key: value for key, value in payload.validated_data.items()
+                   if key not in ("version", "institution", "sensitive_consent")}
         contact = services.update_contact(actor=request.user, contact=contact, changes=changes,
-                                          expected_version=expected_version(request))
+                                          expected_version=expected_version(request),
+                                          sensitive_consent=payload.validated_data.get("sensitive_consent", ""))
         return with_etag(ContactSerializer(contact).data, contact.version)
 
     @extend_schema(request=None, responses={200: dict})

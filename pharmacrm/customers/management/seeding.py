@@ -183,6 +183,9 @@ class _Table:
         # engine's adaptation is left, for dates, decimals, JSON and field subclasses (PhoneField).
         self.converted = [(index, f, isinstance(f, models.JSONField)) for index, f in enumerate(self.fields)
                           if not stamped[index] and type(f) not in plain]
+        # computed columns (a blind index of a sealed phone) are filled as save() would
+        self.computed = [(index, f) for index, f in enumerate(self.fields)
+                         if not stamped[index] and type(f).pre_save is not models.Field.pre_save]
         names = ["id", *self.skip, *(f.column for f in self.fields)]
         quoted = ", ".join(connection.ops.quote_name(name) for name in names)
         table = connection.ops.quote_name(self.model._meta.db_table)
@@ -195,9 +198,13 @@ class _Table:
     def values(self, obj: models.Model) -> tuple[Any, ...]:
         """The row as the ORM would save it (``get_db_prep_save``), without its id and ``skip`` columns."""
         row = list(self.read(obj))
+        for index, model_field in self.computed:
+            row[index] = model_field.pre_save(obj, add=True)
         for index, model_field, is_json in self.converted:
             if row[index] is not None or is_json:
-                row[index] = model_field.get_db_prep_value(row[index], self.database, prepared=True)
+                # sealed fields encrypt in get_prep_value, which prepared=True would skip
+                row[index] = model_field.get_db_prep_value(row[index], self.database,
+                                                           prepared=not getattr(model_field, "sealed", False))
         for index, value in self.stamps:
             row[index] = value
         return tuple(row)

@@ -22,7 +22,7 @@ def doctor(org: dict[str, Any]) -> Contact:
     return services.create_contact(actor=org["steward"], institution=org["institution_east"], name="樊嘉",
                                    title="chief_physician", department="肝外科", mobile="+86 138-1234-5678",
                                    wechat_id="fanjia_md", birthday=datetime.date(1966, 4, 18),
-                                   id_number="11010519491231002X")
+                                   id_number="11010519491231002X", sensitive_consent="知情同意书 2024-001")
 
 
 def test_contact_fields_are_validated_and_normalised(org: dict[str, Any], doctor: Contact) -> None:

@@ -19,5 +19,7 @@ urlpatterns = [
     path("cases/<int:pk>/reassign/", views.case_reassign, name="case_reassign"),
     path("cases/<int:pk>/pv/", views.case_pv, name="case_pv"),
     path("cases/<int:pk>/pv-report/", views.case_pv_report, name="case_pv_report"),
+    path("cases/<int:pk>/void/", views.case_void, name="case_void"),
+    path("cases/<int:pk>/archive/", views.case_archive, name="case_archive"),
     *analysis_urlpatterns,
 ]

@@ -28,7 +28,7 @@ from pharmacrm.org.models import User
 from pharmacrm.org.querysets import users_in_scope
 from pharmacrm.sales.choices import ProductStatus
 from pharmacrm.sales.models import Order, Product
-from pharmacrm.service import clocks, services
+from pharmacrm.service import archive, clocks, services
 from pharmacrm.service.choices import ROOT_CAUSE_KINDS, CaseStatus
 from pharmacrm.service.filters import CaseFilter
 from pharmacrm.service.forms import CaseForm, MoveForm, NoteForm, PvForm, PvReportForm, ReassignForm, RuleForm
@@ -152,6 +152,9 @@ def _detail(request: HttpRequest, case: Case, status: int = 200, **forms: Any) -
         "pv_form": forms.get("pv_form") or PvForm(),
         "pv_report_form": forms.get("pv_report_form") or PvReportForm(),
         "may_report_pv": user.has_perm("service.report_pv"),
+        "may_void": user.has_perm("service.void_case") and case.status != CaseStatus.VOIDED,
+        "may_archive": user.has_perm("service.archive_case"),
+        "changes_since_entry": archive.changes_since_entry(case),
     }
     return render(request, "service/case_detail.html", context, status=status)
 
@@ -278,6 +281,33 @@ def case_pv_report(request: HttpRequest, pk: int) -> HttpResponse:
     case = _case(request, pk)
     return _act(request, case, "pv_report_form", PvReportForm(request.POST), lambda data: services.record_pv_report(
         actor=request.user, case=case, reference=data["reference"]), _("Report recorded."))
+
+
+@login_required
+@require_POST
+def case_void(request: HttpRequest, pk: int) -> HttpResponse:
+    """作废: a case logged in error is voided with a reason and kept (never deleted)."""
+    case = _case(request, pk)
+    version = request.POST.get("version", "")
+    try:
+        services.void_case(actor=request.user, case=case, reason=request.POST.get("reason", ""),
+                           expected_version=int(version) if version.isdigit() else None)
+    except REFUSALS as error:
+        refused(request, error)
+    else:
+        messages.success(request, _("Case voided; it is kept with its history."))
+    return redirect(case.get_absolute_url())
+
+
+@login_required
+def case_archive(request: HttpRequest, pk: int) -> HttpResponse:
+    """The case's archive as a JSON download (record, notes, clocks, audit trail, signature manifests)."""
+    case = _case(request, pk)
+    require(request, "service.archive_case")
+    name, text = archive.archive_for_download(case, request.user)
+    response = HttpResponse(text, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 @login_required

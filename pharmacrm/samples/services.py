@@ -413,15 +413,16 @@ def disburse(*, actor: Any, contact: Contact, lot: SampleLot, quantity: int, pla
                 "%(limit)s per recipient (samples policy).") % {
                 "name": contact.name, "used": used, "product": lot.product.generic_name, "limit": limit,
                 "days": policy.get("samples.limit_period_days", on=day)}})
+        def signed(row: Disbursement) -> dict[str, Any]:  # the signature file is attached to the new row
+            return {"signature": store_file(actor=actor, content=ContentFile(png, name="signature.png"),
+                                            name="signature.png", attach_to=row, mime_type="image/png",
+                                            description=_("Recipient's signature"))}
+
         disbursement = audited_create(Disbursement, actor=actor, holder=actor, lot=lot, quantity=quantity,
                                       contact=contact, institution=institution, disbursed_at=disbursed_at,
-                                      place=place.strip()[:200], notes=(notes or "").strip()[:300])
+                                      place=place.strip()[:200], notes=(notes or "").strip()[:300], complete=signed)
         _book(actor=actor, holder=actor, lot=lot, kind=MovementKind.DISBURSEMENT, quantity=-quantity,
               disbursement=disbursement)
-        stored = store_file(actor=actor, content=ContentFile(png, name="signature.png"), name="signature.png",
-                            attach_to=disbursement, mime_type="image/png",
-                            description=_("Recipient's signature"))
-        disbursement = audited_update(disbursement, actor=actor, changes={"signature": stored})
     return disbursement
 
 

@@ -182,19 +182,20 @@ def open_case(*, actor: Any, institution: Institution, kind: str, title: str, de
         if owner.pk != actor.pk:
             notify(owner, _("New case for you: %(case)s") % {"case": str(case)}, url=case.get_absolute_url())
         if kind == CaseKind.COMPLAINT:
-            _plan_problem_visit(case)
+            _plan_problem_visit(case, actor)
         if pv_kind:
             flag_pv(actor=actor, case=case, kind=pv_kind, seriousness=pv_seriousness, aware_on=pv_aware_on)
     return case
 
 
-def _plan_problem_visit(case: Case) -> None:
+def _plan_problem_visit(case: Case, actor: Any = None) -> None:
     """A complaint calls for a visit to the customer (seed 000 三.1 问题客户), planned for its rep once."""
     from pharmacrm.engagement.choices import VisitKind
     from pharmacrm.engagement.triggers import Event, raise_for
 
     raise_for([Event(case.institution_id, f"complaint:{case.pk}", VisitKind.PROBLEM,
-                     _("Complaint %(number)s: %(title)s") % {"number": case.number, "title": case.title})])
+                     _("Complaint %(number)s: %(title)s") % {"number": case.number, "title": case.title})],
+              actor=actor)
 
 
 # --- working it ----------------------------------------------------------------------------------------------

@@ -214,7 +214,7 @@ def audited_create(model: type[M], *, actor: Any, audit_reason: str = "",
     _require_reason(model, AuditAction.CREATE, reason)
     obj = model(**fields)
     obj.full_clean()
-    with transaction.atomic():
+    with transaction.atomic(), allow_bulk_writes():
         obj.save(force_insert=True)
         if complete is not None:
             values = complete(obj)
@@ -257,7 +257,8 @@ def audited_update(obj: M, *, actor: Any, changes: dict[str, Any], reason: str =
             update_fields.append("version")
         if isinstance(current, BaseModel):
             update_fields.append("updated_at")
-        current.save(update_fields=update_fields)
+        with allow_bulk_writes():
+            current.save(update_fields=update_fields)
         append([Change(action, current, {**diff, **extra}, reason)], actor=actor)
     obj.__dict__.update(current.__dict__)
     return obj

@@ -62,6 +62,13 @@ ESCALATE_LEADERSHIP_HOURS = declare(
     field_factory=lambda: _days(1, 240))
 
 
+RECEIVED_BACKDATE_DAYS = declare(
+    "service.received_backdate_days", default=365,
+    label=gettext_lazy("A case may be logged this long after it was received (days)"),
+    help_text=gettext_lazy("The received time is a business fact entered by hand (a call taken before it was "
+                           "logged); it starts the clocks and the retention period, so it cannot go back further."),
+    field_factory=lambda: _days(1, 3660))
+
 COMPLAINT_RETENTION_YEARS = declare(
     "service.complaint_retention_years", default=1,
     label=gettext_lazy("Keep complaint and quality records after the batch's expiry and after receipt (years)"),

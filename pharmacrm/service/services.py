@@ -161,6 +161,8 @@ def open_case(*, actor: Any, institution: Institution, kind: str, title: str, de
     received_at = received_at or now
     if received_at > now + datetime.timedelta(minutes=5):
         errors["received_at"] = _("The time cannot be in the future.")
+    elif received_at < now - datetime.timedelta(days=int(policy.get("service.received_backdate_days"))):
+        errors["received_at"] = _("This is too long ago to log now; ask quality assurance.")
     if errors:
         raise ValidationError(errors)
     title = clean_text(title, "title", 200, required=True)

@@ -45,7 +45,7 @@ from django.utils.translation import gettext as _
 
 from pharmacrm.core import policy
 from pharmacrm.core.audit import audited_create, audited_delete, audited_update
-from pharmacrm.core.notifications import notify
+from pharmacrm.core.notifications import notify, notify_once_a_day
 from pharmacrm.core.querysets import allow_bulk_writes
 from pharmacrm.core.uploads import store_file
 from pharmacrm.core.workflow import TransitionNotAllowed, advance
@@ -518,8 +518,8 @@ def send_count_reminders(on: datetime.date | None = None) -> int:
     """Remind each rep holding samples when their stock count falls due and every 7 days while it is
     overdue, their manager too once it is overdue; returns reps reminded.
 
-    A rep whose count awaits approval is not reminded (the manager already has it). Stateless: the day
-    decides, so running twice a day sends twice and a missed morning skips that day's reminder.
+    A rep whose count awaits approval is not reminded (the manager already has it). The day decides, once: a
+    second run the same day sends nothing more, and a missed morning skips that day's reminder.
     """
     on = on or policy.today()
     holders = (StockBalance.objects.filter(quantity__gt=0, holder__is_active=True).values_list("holder", flat=True)
@@ -532,13 +532,14 @@ def send_count_reminders(on: datetime.date | None = None) -> int:
             continue
         url = reverse("samples:reconciliation_create")
         if due == on:
-            notify(holder, _("Your sample stock count is due today."), url=url)
+            notify_once_a_day(holder, _("Your sample stock count is due today."), url=url)
         else:
             late = _("Sample stock count overdue since %(date)s.") % {"date": due.isoformat()}
-            notify(holder, late, url=url)
+            notify_once_a_day(holder, late, url=url)
             manager = holder.team.manager if holder.team_id else None
             if manager is not None and manager.pk != holder.pk and manager.is_active:
-                notify(manager, f"{holder.get_full_name()}: {late}", url=reverse("samples:reconciliation_list"))
+                notify_once_a_day(manager, f"{holder.get_full_name()}: {late}",
+                                  url=reverse("samples:reconciliation_list"))
         sent += 1
     return sent
 

@@ -61,6 +61,16 @@ def changes_since_entry(case: Case) -> int:
     return AuditEntry.objects.for_object(case).filter(action__in=CHANGE_ACTIONS).count()
 
 
+def with_changed_flag(cases: Any) -> Any:
+    """Cases annotated with ``changed_since_entry`` (bool), in the same query (the audit object index)."""
+    from django.db.models import CharField, Exists, OuterRef
+    from django.db.models.functions import Cast
+
+    changes = AuditEntry.objects.filter(content_type=_content_type(Case), action__in=CHANGE_ACTIONS,
+                                        object_id=Cast(OuterRef("pk"), output_field=CharField()))
+    return cases.annotate(changed_since_entry=Exists(changes))
+
+
 def _record(obj: Any) -> dict[str, Any]:
     return {"model": obj._meta.label_lower, "pk": obj.pk,
             "fields": {**snapshot(obj), "created_at": to_jsonable(obj.created_at),

@@ -55,7 +55,8 @@ class CaseSerializer(serializers.ModelSerializer):
 
     def get_changed_since_original_entry(self, case: Case) -> bool:
         """True when the record was changed after it was first entered (its audit trail has updates)."""
-        return archive.changes_since_entry(case) > 0
+        annotated = getattr(case, "changed_since_entry", None)  # CaseViewSet's queryset: one subquery per list
+        return bool(annotated) if annotated is not None else archive.changes_since_entry(case) > 0
 
     class Meta:
         model = Case
@@ -160,7 +161,7 @@ class CaseViewSet(ScopedModelViewSet):
     permission_classes = [CasePermissions]
 
     def get_queryset(self) -> Any:
-        rows = super().get_queryset().prefetch_related("clocks", "notes")
+        rows = archive.with_changed_flag(super().get_queryset().prefetch_related("clocks", "notes"))
         params = self.request.query_params
         if params.get("status") == "open":
             rows = rows.open()

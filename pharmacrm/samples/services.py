@@ -532,14 +532,14 @@ def send_count_reminders(on: datetime.date | None = None) -> int:
             continue
         url = reverse("samples:reconciliation_create")
         if due == on:
-            notify_once_a_day(holder, _("Your sample stock count is due today."), url=url)
+            notify_once_a_day(holder, _("Your sample stock count is due today."), url=url, on=on)
         else:
             late = _("Sample stock count overdue since %(date)s.") % {"date": due.isoformat()}
-            notify_once_a_day(holder, late, url=url)
+            notify_once_a_day(holder, late, url=url, on=on)
             manager = holder.team.manager if holder.team_id else None
             if manager is not None and manager.pk != holder.pk and manager.is_active:
                 notify_once_a_day(manager, f"{holder.get_full_name()}: {late}",
-                                  url=reverse("samples:reconciliation_list"))
+                                  url=reverse("samples:reconciliation_list"), on=on)
         sent += 1
     return sent
 

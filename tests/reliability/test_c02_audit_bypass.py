@@ -258,20 +258,11 @@ WRITING_COMMANDS = [
 ]
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_management_commands_audit_what_they_write_or_write_derived_tables() -> None:
-    from django.contrib.auth.models import Group
-    from django.core.management.sql import emit_post_migrate_signal
+    from tests.reliability.test_c25_jobs_and_migrations import ensure_reference_data
 
-    from pharmacrm.core.querysets import allow_bulk_writes
-    from pharmacrm.org.divisions import load_divisions
-    from pharmacrm.org.models import Division
-
-    if not Division.objects.exists():  # an earlier transactional test's flush emptied migration-loaded tables
-        with allow_bulk_writes():
-            load_divisions(Division)
-    if not Group.objects.filter(permissions__isnull=False).exists():
-        emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
+    ensure_reference_data()  # an earlier transactional test's flush emptied migration-loaded tables
     problems = {}
     for name, arguments in WRITING_COMMANDS:
         before, since = table_state(), last_id()

@@ -51,7 +51,9 @@ def row_counts() -> dict[str, int]:
             if model.__module__.startswith("pharmacrm.")}
 
 
-def _ensure_reference_data() -> None:
+def ensure_reference_data() -> None:
+    """What migrations load (divisions, role groups, the first grading rules), back after a transactional test's
+    flush emptied the tables."""
     from django.contrib.auth.models import Group
     from django.core.management.sql import emit_post_migrate_signal
 
@@ -64,6 +66,14 @@ def _ensure_reference_data() -> None:
             load_divisions(Division)
     if not Group.objects.filter(permissions__isnull=False).exists():
         emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
+    from pharmacrm.grading.models import RuleVersion
+
+    if not RuleVersion.objects.exists():
+        first_rules = importlib.import_module("pharmacrm.grading.migrations.0002_first_rules_and_strategies")
+        by_type = importlib.import_module("pharmacrm.grading.migrations.0003_strategies_by_customer_type")
+        with allow_bulk_writes():
+            first_rules.forwards(apps, None)
+            by_type.forwards(apps, None)
 
 
 def test_every_periodic_job_is_known() -> None:
@@ -74,9 +84,9 @@ def test_every_periodic_job_is_known() -> None:
         "samples.stock_count_reminders", "service.check_clocks", "service.retention_review"}
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_each_job_run_twice_creates_nothing_the_second_time() -> None:
-    _ensure_reference_data()
+    ensure_reference_data()
     for name, arguments in (("seed_demo", ["--scale", "12"]), ("seed_catalogue", []), ("seed_grading", []),
                             ("seed_engagement", []), ("seed_samples", []), ("seed_service", []),
                             ("seed_content", []), ("seed_surveys", [])):
@@ -179,11 +189,11 @@ MIGRATED_APP = "service"
 BACK_TO = "0001_initial"
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_migrating_back_and_forth_keeps_the_audit_trail() -> None:
     from django.db.migrations.executor import MigrationExecutor
 
-    _ensure_reference_data()
+    ensure_reference_data()
     with transaction.atomic():
         append([Change("update", None, {"n": [index, index + 1]}, object_repr=f"migration drill {index}")
                 for index in range(10_000)])

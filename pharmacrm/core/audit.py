@@ -203,26 +203,39 @@ def _require_reason(model: type[models.Model], action: str, reason: str) -> None
         raise ValidationError({"reason": _("A reason is required for this change.")})
 
 
-def audited_create(model: type[M], *, actor: Any, audit_reason: str = "", **fields: Any) -> M:
+def audited_create(model: type[M], *, actor: Any, audit_reason: str = "",
+                   complete: Callable[[M], dict[str, Any]] | None = None, **fields: Any) -> M:
     """Validate, insert and audit one record (create: old values are null).
 
     ``audit_reason`` is the why of the audit entry; it is not called ``reason`` so
     that models with a ``reason`` field can be created through here too.
+    ``complete(obj)`` returns values that need the new row's id (a file attached to it); they are saved in the
+    same transaction and the one creation entry records the finished record (RELIABILITY check 1: one write, one
+    entry per object).
     """
     reason = audit_reason
     _require_reason(model, AuditAction.CREATE, reason)
     obj = model(**fields)
     obj.full_clean()
-    with transaction.atomic():
+    with transaction.atomic(), allow_bulk_writes():
         obj.save(force_insert=True)
+        if complete is not None:
+            values = complete(obj)
+            for name, value in values.items():
+                setattr(obj, name, value)
+            obj.save(update_fields=list(values))
         append([Change(AuditAction.CREATE, obj, creation_changes(snapshot(obj)), reason)],
                actor=actor)
     return obj
 
 
 def audited_update(obj: M, *, actor: Any, changes: dict[str, Any], reason: str = "",
-                   expected_version: int | None = None, action: str = AuditAction.UPDATE) -> M:
-    """Apply field changes with optimistic locking; audit only what really changed."""
+                   expected_version: int | None = None, action: str = AuditAction.UPDATE,
+                   extra_changes: dict[str, list[Any]] | None = None) -> M:
+    """Apply field changes with optimistic locking; audit only what really changed.
+
+    ``extra_changes`` ({name: [old, new]}) are changes the caller applies itself (many-to-many links) that belong
+    to the same entry: one change of a record is one audit entry (RELIABILITY check 1)."""
     obj = _unwrap(obj)
     model = obj._meta.model
     _require_reason(model, action, reason)
@@ -237,7 +250,8 @@ def audited_update(obj: M, *, actor: Any, changes: dict[str, Any], reason: str =
         current.full_clean()
         after = snapshot(current)
         diff = {name: [before[name], after[name]] for name in after if before.get(name) != after[name]}
-        if not diff:
+        extra = {name: to_jsonable(pair) for name, pair in (extra_changes or {}).items() if pair[0] != pair[1]}
+        if not diff and not extra:
             return current
         update_fields = [model._meta.get_field(name).name for name in diff]
         update_fields += getattr(model, "derived_fields", ())  # clean() may have recomputed them
@@ -246,8 +260,9 @@ def audited_update(obj: M, *, actor: Any, changes: dict[str, Any], reason: str =
             update_fields.append("version")
         if isinstance(current, BaseModel):
             update_fields.append("updated_at")
-        current.save(update_fields=update_fields)
-        append([Change(action, current, diff, reason)], actor=actor)
+        with allow_bulk_writes():
+            current.save(update_fields=update_fields)
+        append([Change(action, current, {**diff, **extra}, reason)], actor=actor)
     obj.__dict__.update(current.__dict__)
     return obj
 

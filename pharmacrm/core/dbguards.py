@@ -7,6 +7,16 @@
 
 Used by migrations core/0003 and privacy/0002 and by the test suite, which must lift the guards
 while it flushes tables between transactional tests.
+
+Two layers on PostgreSQL (RELIABILITY check 3): the trigger refuses UPDATE, DELETE and TRUNCATE for everyone but a
+superuser who drops it; privileges refuse them for the application's role even then. Migration core/0005 revokes
+them from PUBLIC; production connects as a role that does not own the tables (the owner and superusers bypass
+privileges) and is granted what it needs with ``grant_app_role`` — for the audit table SELECT and INSERT only:
+
+    python manage.py shell -c "from django.db import connection; \
+        from pharmacrm.core.dbguards import grant_app_role; grant_app_role(connection, 'pharmacrm_app')"
+
+SQLite has no roles: there the trigger and the hash chain (``verify_audit_chain``) are the guards.
 """
 
 from __future__ import annotations
@@ -112,3 +122,31 @@ def remove_audit_guard(connection: Any) -> None:
     _run(REMOVE, connection)
     if _has_table(connection, PI_ACCESS_TABLE):
         remove_pi_access_guard(connection)
+
+
+#: append-only tables: the audit trail (the access log's retention job deletes its old rows: its trigger keeps
+#: the 180-day floor)
+APPEND_ONLY_TABLES = ("core_auditentry",)
+
+
+def revoke_audit_changes(connection: Any, role: str = "PUBLIC") -> None:
+    """PostgreSQL: nobody but the owner may UPDATE, DELETE or TRUNCATE the append-only tables."""
+    if connection.vendor != "postgresql":
+        return
+    quoted = role if role == "PUBLIC" else connection.ops.quote_name(role)
+    with connection.cursor() as cursor:
+        for table in APPEND_ONLY_TABLES:
+            cursor.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM {quoted}")
+
+
+def grant_app_role(connection: Any, role: str) -> None:
+    """PostgreSQL: the application's (non-owner) role reads and writes every table of ours, but only reads and
+    appends to the append-only ones."""
+    if connection.vendor != "postgresql":
+        return
+    quoted = connection.ops.quote_name(role)
+    with connection.cursor() as cursor:
+        cursor.execute(f"GRANT USAGE ON SCHEMA public TO {quoted}")
+        cursor.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {quoted}")
+        cursor.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {quoted}")
+    revoke_audit_changes(connection, role)

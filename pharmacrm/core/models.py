@@ -13,11 +13,16 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from pharmacrm.core.querysets import AuditedQuerySet, ScopedQuerySet
+from pharmacrm.core.querysets import AuditedQuerySet, ScopedQuerySet, refuse_unaudited
 
 
 class BaseModel(models.Model):
-    """Common shape of business records: timestamps and an optimistic-lock version."""
+    """Common shape of business records: timestamps and an optimistic-lock version.
+
+    ``save()`` and ``delete()`` of a business record run only inside the core.audit helpers, which write its audit
+    entry in the same transaction (RELIABILITY check 2: a bare ``obj.save()`` would change it unaudited).
+    Log and derived tables set ``audit_exempt``.
+    """
 
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, editable=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True, editable=False)
@@ -25,9 +30,21 @@ class BaseModel(models.Model):
 
     #: fields a user may never set directly (mass-assignment guard)
     protected_fields: tuple[str, ...] = ("id", "created_at", "updated_at", "version")
+    #: True for log and derived tables written directly (notifications): not business records
+    audit_exempt = False
 
     class Meta:
         abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self.audit_exempt:
+            refuse_unaudited("save")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        if not self.audit_exempt:
+            refuse_unaudited("delete")
+        return super().delete(*args, **kwargs)
 
 
 # --- Audit trail -----------------------------------------------------------------
@@ -216,6 +233,8 @@ class NotificationQuerySet(ScopedQuerySet):
 
 class Notification(BaseModel):
     """An in-app message to one user; also mailed when asked (core.notifications)."""
+
+    audit_exempt = True  # a message log, not a business record (read receipts are not audited either)
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications",

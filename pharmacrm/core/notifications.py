@@ -24,6 +24,19 @@ def notify(recipient: Any, title: str, body: str = "", url: str = "", *, email: 
     return notification
 
 
+def notify_once_a_day(recipient: Any, title: str, body: str = "", url: str = "", *, email: bool = False,
+                      on: datetime.date | None = None) -> Notification | None:
+    """``notify`` unless the recipient got this message (title and link) on that day (China) already: jobs that
+    remind by the day stay idempotent when run twice (RELIABILITY check 25)."""
+    from pharmacrm.core import policy
+
+    day_start = datetime.datetime.combine(on or policy.today(), datetime.time(), tzinfo=policy.CHINA)
+    if Notification.objects.filter(recipient=recipient, title=title[:200], url=url, created_at__gte=day_start,
+                                   created_at__lt=day_start + datetime.timedelta(days=1)).exists():
+        return None
+    return notify(recipient, title, body, url, email=email)
+
+
 def _send_one(notification_id: int) -> None:
     notification = Notification.objects.select_related("recipient").get(pk=notification_id)
     send_mail(notification.title, notification.body, settings.DEFAULT_FROM_EMAIL, [notification.recipient.email])

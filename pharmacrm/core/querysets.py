@@ -43,8 +43,13 @@ def _refuse(operation: str) -> None:
     if not _bulk_allowed.get():
         raise UnauditedBulkWrite(
             f"{operation}() bypasses the audit trail; use pharmacrm.core.audit "
-            "(audited_bulk_create / audited_bulk_update / audited_delete) instead."
+            "(audited_create / audited_update / audited_delete / audited_bulk_*) instead."
         )
+
+
+def refuse_unaudited(operation: str) -> None:
+    """Raise UnauditedBulkWrite unless the caller runs inside a core.audit helper (allow_bulk_writes)."""
+    _refuse(operation)
 
 
 class AuditedQuerySet(models.QuerySet):

@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 from pharmacrm.core import policy, workcalendar
 from pharmacrm.core.audit import StaleVersion, audited_bulk_create, audited_create, audited_update
 from pharmacrm.core.notifications import notify
+from pharmacrm.core.querysets import allow_bulk_writes
 from pharmacrm.core.validators import clean_text
 from pharmacrm.core.workflow import TransitionNotAllowed, advance
 from pharmacrm.customers.models import Institution
@@ -176,7 +177,8 @@ def save_lines(*, actor: Any, plan: VisitPlan, lines: Mapping[int, tuple[Any, An
             locked = audited_update(locked, actor=actor, changes={"note": plan_note})
         elif changes:  # the lines changed: move the plan's version on so a second tab's stale save is refused
             locked.version += 1
-            locked.save(update_fields=["version", "updated_at"])
+            with allow_bulk_writes():  # the lines' own entries say what changed; the version is the lock
+                locked.save(update_fields=["version", "updated_at"])
     return locked
 
 

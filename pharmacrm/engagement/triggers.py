@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import F
 from django.urls import reverse
@@ -101,9 +102,10 @@ def raise_special_visits(on: datetime.date | None = None) -> int:
     return raise_for([*_grade_drops(on), *_falling_purchases(on), *_expiring_licences(on), *_new_customers(on)], on)
 
 
-def raise_for(found: list[Event], on: datetime.date | None = None) -> int:
+def raise_for(found: list[Event], on: datetime.date | None = None, *, actor: Any = None) -> int:
     """Plan a visit for each of these events not yet answered by one (the job's, or one the service desk
-    raises when a complaint is logged); returns how many were planned."""
+    raises when a complaint is logged); returns how many were planned. ``actor``: the user whose action raised
+    them (a complaint logged), to whom the audit trail attributes them; None for the job."""
     on = on or policy.today()
     events = {(event.institution_id, event.trigger): event for event in found}
     if not events:
@@ -124,7 +126,7 @@ def raise_for(found: list[Event], on: datetime.date | None = None) -> int:
                     planned_for=planned_for, goal=event.reason[:300], reason=event.reason[:300],
                     trigger=event.trigger)
               for key, event in sorted(events.items()) if key not in existing and event.institution_id in owners]
-    audited_bulk_create(Visit, visits, actor=None, reason=_("Special visit raised by an event"))
+    audited_bulk_create(Visit, visits, actor=actor, reason=_("Special visit raised by an event"))
     counts = Counter(visit.rep_id for visit in visits)
     for rep in User.objects.filter(pk__in=list(counts)):
         count = counts[rep.pk]

@@ -169,7 +169,20 @@ def request_run(*, actor: Any) -> GradingRun:
 
 
 def execute(run: GradingRun) -> GradingRun:
-    return engine.run(run=run)
+    """Compute a run; a run already done or failed is left as it is (a task delivered twice does nothing)."""
+    current = GradingRun.objects.get(pk=run.pk)
+    if current.status != RunStatus.RUNNING:
+        return current
+    return engine.run(run=current)
+
+
+def nightly_run(as_of: datetime.date | None = None) -> GradingRun | None:
+    """The nightly job's run for ``as_of`` (default today): one per day — None when it is done or under way."""
+    as_of = as_of or policy.today()
+    if GradingRun.objects.filter(kind=RunKind.NIGHTLY, as_of=as_of,
+                                 status__in=(RunStatus.RUNNING, RunStatus.DONE)).exists():
+        return None
+    return execute(start_run(actor=None, kind=RunKind.NIGHTLY, as_of=as_of))
 
 
 def update_strategy(*, actor: Any, strategy: Strategy, changes: dict[str, Any],

@@ -6,14 +6,14 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from pharmacrm.grading import services
-from pharmacrm.grading.choices import RunKind
 from pharmacrm.grading.models import GradingRun
 
 
 @db_periodic_task(crontab(minute="30", hour="2"))
 def nightly_grading() -> None:
-    """Every night (China time): recompute every customer's classes with the rules in force today."""
-    services.execute(services.start_run(actor=None, kind=RunKind.NIGHTLY))
+    """Every night (China time): recompute every customer's classes with the rules in force today (once a day:
+    a second delivery of the job does nothing)."""
+    services.nightly_run()
 
 
 @db_task()

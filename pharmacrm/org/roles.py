@@ -144,6 +144,10 @@ SERVICE_READ = {"service.view_case", "service.view_casenote", "service.view_slac
 SERVICE_LOGGING = SERVICE_READ | {"service.add_case", "service.add_casenote"}
 SERVICE_WORKING = SERVICE_LOGGING | {"service.work_case", "service.view_assignmentrule"}
 SERVICE_DESK = SERVICE_WORKING | {"service.add_assignmentrule", "service.change_assignmentrule"}
+#: a case logged in error is voided (kept, with a reason) by the service desk or quality assurance, never deleted
+SERVICE_VOIDING = {"service.void_case"}
+#: a case's archive (record, audit trail, signatures) is exported and imported by quality assurance and compliance
+SERVICE_ARCHIVING = {"service.archive_case", "service.view_casearchive"}
 #: satisfaction surveys (seed 000 四.3, seed 003 四.4): everyone who works with customers reads the results of the
 #: customers they see; field roles and the desk make survey links to send; managers, leadership and the desk
 #: export results; the service desk and marketing write question sets and run campaigns
@@ -177,16 +181,17 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.LEGAL: CUSTOMER_READ | GRADING_READ,
     Role.FINANCE: CUSTOMER_READ | ORDER_FINANCE | PURCHASE_READ | GRADING_READ,
     Role.COMPLIANCE: CUSTOMER_READ | ORDER_READ | SAMPLE_READ | GRADING_READ | ENGAGEMENT_READ | GREETING_APPROVING
-    | CONTENT_APPROVING | SERVICE_READ | SURVEY_READ | {
+    | CONTENT_APPROVING | SERVICE_READ | SERVICE_ARCHIVING | SURVEY_READ | {
         "customers.export_institution", "customers.view_contact_personal_data", "core.view_auditentry",
         "core.export_auditentry", "org.view_user"},
     Role.PHARMACOVIGILANCE: CUSTOMER_READ | GRADING_READ | SERVICE_WORKING | {
         "service.report_pv", "customers.view_contact_personal_data"},
-    Role.SERVICE: CUSTOMER_READ | ORDER_READ | SERVICE_DESK | SURVEY_MANAGING | {"customers.view_contact_personal_data"},
+    Role.SERVICE: CUSTOMER_READ | ORDER_READ | SERVICE_DESK | SERVICE_VOIDING | SURVEY_MANAGING
+    | {"customers.view_contact_personal_data"},
     Role.MEDICAL: CUSTOMER_READ | SERVICE_WORKING | SURVEY_READ | {"customers.view_contact_personal_data"},
     # quality assurance owns the GxP records: complaint and quality cases, their audit trail and signatures
-    Role.QA: CUSTOMER_READ | SERVICE_READ | {"core.view_auditentry", "core.export_auditentry",
-                                             "privacy.view_retainedpersonaldata"},
+    Role.QA: CUSTOMER_READ | SERVICE_READ | SERVICE_VOIDING | SERVICE_ARCHIVING
+    | {"core.view_auditentry", "core.export_auditentry", "privacy.view_retainedpersonaldata"},
     # the personal-information protection officer (PIPL Art.52): data-subject requests and the access log
     Role.DPO: CUSTOMER_READ | {"customers.view_contact_personal_data", "core.view_auditentry",
                                "core.export_auditentry", "privacy.view_personaldataaccess",

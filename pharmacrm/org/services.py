@@ -187,19 +187,15 @@ def update_assignment(*, actor: Any, user: User, role: str, team: Team | None, t
         if user.role == Role.ADMIN and role != Role.ADMIN and not _other_active_admins(user):
             raise ValidationError({"role": _(
                 "This is the last active administrator; make someone else administrator first.")})
-        version = user.version
-        audited_update(user, actor=actor, changes={"role": role, "team": team}, reason=reason,
-                       expected_version=expected_version)
-        _sync_user_group(user)
         before = sorted(user.territories.values_list("pk", flat=True))
         after = sorted(division.pk for division in territories)
+        # one entry for the whole change (role, team and territories): a territories-only change bumps the
+        # version too, so older forms are stale
+        audited_update(user, actor=actor, changes={"role": role, "team": team}, reason=reason,
+                       expected_version=expected_version, extra_changes={"territories": [before, after]})
+        _sync_user_group(user)
         if before != after:
             user.territories.set(territories)
-            log_event(AuditAction.UPDATE, actor=actor, obj=user, changes={"territories": [before, after]},
-                      reason=reason)
-            if user.version == version:  # a territories-only change still makes older forms stale
-                user.version += 1
-                user.save(update_fields=["version"])
     return user
 
 

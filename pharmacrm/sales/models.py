@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from pharmacrm.core.models import BaseModel, ImportJob
 from pharmacrm.core.money import fen_to_yuan
-from pharmacrm.core.querysets import ScopedQuerySet
+from pharmacrm.core.querysets import AuditedQuerySet, ScopedQuerySet
 from pharmacrm.core.workflow import StateMachine, Transition
 from pharmacrm.customers.choices import ProductCategory
 from pharmacrm.customers.models import Institution, visible_institution_ids
@@ -239,6 +239,9 @@ class OrderLine(BaseModel):
     discount_fen = models.BigIntegerField(_("discount"), default=0, help_text=_("Amount off this line."))
     amount_fen = models.BigIntegerField(_("amount"))
 
+    #: written only through core.audit (with their order): bulk writes are refused (RELIABILITY check 2)
+    objects = AuditedQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("order line")
         verbose_name_plural = _("order lines")
@@ -296,6 +299,9 @@ class ShipmentLine(BaseModel):
     quantity = models.PositiveIntegerField(_("quantity"))
     batch_number = models.CharField(_("batch number"), max_length=40)
     expiry_date = models.DateField(_("expiry date"))
+
+    #: written only through core.audit (with their shipment): bulk writes are refused (RELIABILITY check 2)
+    objects = AuditedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("shipment line")

@@ -45,7 +45,7 @@ from django.utils.translation import gettext as _
 
 from pharmacrm.core import policy
 from pharmacrm.core.audit import audited_create, audited_delete, audited_update
-from pharmacrm.core.notifications import notify
+from pharmacrm.core.notifications import notify, notify_once_a_day
 from pharmacrm.core.querysets import allow_bulk_writes
 from pharmacrm.core.uploads import store_file
 from pharmacrm.core.workflow import TransitionNotAllowed, advance
@@ -413,15 +413,16 @@ def disburse(*, actor: Any, contact: Contact, lot: SampleLot, quantity: int, pla
                 "%(limit)s per recipient (samples policy).") % {
                 "name": contact.name, "used": used, "product": lot.product.generic_name, "limit": limit,
                 "days": policy.get("samples.limit_period_days", on=day)}})
+        def signed(row: Disbursement) -> dict[str, Any]:  # the signature file is attached to the new row
+            return {"signature": store_file(actor=actor, content=ContentFile(png, name="signature.png"),
+                                            name="signature.png", attach_to=row, mime_type="image/png",
+                                            description=_("Recipient's signature"))}
+
         disbursement = audited_create(Disbursement, actor=actor, holder=actor, lot=lot, quantity=quantity,
                                       contact=contact, institution=institution, disbursed_at=disbursed_at,
-                                      place=place.strip()[:200], notes=(notes or "").strip()[:300])
+                                      place=place.strip()[:200], notes=(notes or "").strip()[:300], complete=signed)
         _book(actor=actor, holder=actor, lot=lot, kind=MovementKind.DISBURSEMENT, quantity=-quantity,
               disbursement=disbursement)
-        stored = store_file(actor=actor, content=ContentFile(png, name="signature.png"), name="signature.png",
-                            attach_to=disbursement, mime_type="image/png",
-                            description=_("Recipient's signature"))
-        disbursement = audited_update(disbursement, actor=actor, changes={"signature": stored})
     return disbursement
 
 
@@ -517,8 +518,8 @@ def send_count_reminders(on: datetime.date | None = None) -> int:
     """Remind each rep holding samples when their stock count falls due and every 7 days while it is
     overdue, their manager too once it is overdue; returns reps reminded.
 
-    A rep whose count awaits approval is not reminded (the manager already has it). Stateless: the day
-    decides, so running twice a day sends twice and a missed morning skips that day's reminder.
+    A rep whose count awaits approval is not reminded (the manager already has it). The day decides, once: a
+    second run the same day sends nothing more, and a missed morning skips that day's reminder.
     """
     on = on or policy.today()
     holders = (StockBalance.objects.filter(quantity__gt=0, holder__is_active=True).values_list("holder", flat=True)
@@ -531,13 +532,14 @@ def send_count_reminders(on: datetime.date | None = None) -> int:
             continue
         url = reverse("samples:reconciliation_create")
         if due == on:
-            notify(holder, _("Your sample stock count is due today."), url=url)
+            notify_once_a_day(holder, _("Your sample stock count is due today."), url=url, on=on)
         else:
             late = _("Sample stock count overdue since %(date)s.") % {"date": due.isoformat()}
-            notify(holder, late, url=url)
+            notify_once_a_day(holder, late, url=url, on=on)
             manager = holder.team.manager if holder.team_id else None
             if manager is not None and manager.pk != holder.pk and manager.is_active:
-                notify(manager, f"{holder.get_full_name()}: {late}", url=reverse("samples:reconciliation_list"))
+                notify_once_a_day(manager, f"{holder.get_full_name()}: {late}",
+                                  url=reverse("samples:reconciliation_list"), on=on)
         sent += 1
     return sent
 

@@ -29,8 +29,12 @@ class CaseStatus(models.TextChoices):
     CONFIRMED = "confirmed", _("Confirmed by the customer")
     FOLLOWED_UP = "followed_up", _("Follow-up visit done")
     CLOSED = "closed", _("Closed")
+    #: a GxP record is never deleted: "deleting" one voids it, with a reason, and keeps it (21 CFR 211.198)
+    VOIDED = "voided", _("Voided")
 
 
+#: statuses a case may be voided from: all but voided
+VOIDABLE_STATUSES = tuple(status for status in CaseStatus if status != CaseStatus.VOIDED)
 OPEN_CASE_STATUSES = (CaseStatus.RECEIVED, CaseStatus.ACKNOWLEDGED, CaseStatus.INVESTIGATING, CaseStatus.PROPOSED)
 
 

@@ -3,7 +3,9 @@
 * ``Case`` — one customer request of any kind (consultation, clinical inquiry, quality feedback, return, medication
   guidance, complaint) with an owner and a lifecycle: received → acknowledged → investigating → solution proposed
   → resolved → confirmed by the customer → follow-up visit done → closed, reopened with a reason. Complaints and
-  quality cases need a root cause and a corrective action to close. A case is a GxP record: never deleted.
+  quality cases need a root cause and a corrective action to close. A case is a GxP record: never deleted — a
+  case logged in error is voided (with a reason, kept), and ``retention_until`` says how long it must be kept
+  (21 CFR 211.198(b), ``service.retention``).
 * ``CaseNote`` — an internal note or a reply to the customer.
 * ``SlaClock`` — one engine for every deadline (``service.clocks``): first response in hours, contact and
   resolution in China's working days, the pharmacovigilance report in calendar days; paused while waiting on the
@@ -25,12 +27,13 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from pharmacrm.core.models import BaseModel
-from pharmacrm.core.querysets import ScopedQuerySet
+from pharmacrm.core.querysets import ScopedQuerySet, UnauditedBulkWrite
 from pharmacrm.core.workflow import StateMachine, Transition
 from pharmacrm.customers.models import Contact, Institution, visible_institution_ids
 from pharmacrm.sales.models import Order, Product
 from pharmacrm.service.choices import (
     OPEN_CASE_STATUSES,
+    VOIDABLE_STATUSES,
     CaseChannel,
     CaseKind,
     CaseStatus,
@@ -81,6 +84,9 @@ class CaseQuerySet(ScopedQuerySet):
     def open(self) -> Self:
         return self.filter(status__in=OPEN_CASE_STATUSES)
 
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise UnauditedBulkWrite("cases are GxP records: they are voided (service.services.void_case), never deleted")
+
 
 class Case(BaseModel):
     institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="cases",
@@ -126,10 +132,19 @@ class Case(BaseModel):
     pv_reference = models.CharField(_("PV report reference"), max_length=60, blank=True)
     #: the highest escalation any of its clocks reached: 0 owner, 1 manager, 2 leadership
     escalation = models.PositiveSmallIntegerField(_("escalation"), default=0)
+    # voiding (a case logged in error: the "delete" of a GxP record) and retention
+    voided_at = models.DateTimeField(_("voided at"), null=True, blank=True)
+    void_reason = models.TextField(_("reason for voiding"), max_length=500, blank=True)
+    retention_until = models.DateField(
+        _("keep until"), null=True, blank=True,
+        help_text=_("One year after the batch's expiry or after receipt, whichever is later (21 CFR 211.198)."))
 
     objects = CaseQuerySet.as_manager()
     #: outside the signed content (core.signatures): the clocks' escalation and the waiting flag are bookkeeping
     signature_exclude = ("escalation", "waiting_on_customer")
+
+    #: recomputed from the audited received time, product and batch by clean() (service.retention)
+    derived_fields = ("retention_until",)
 
     workflow = StateMachine("status", [
         Transition(CaseStatus.RECEIVED, CaseStatus.ACKNOWLEDGED),
@@ -141,6 +156,7 @@ class Case(BaseModel):
         Transition((CaseStatus.CONFIRMED, CaseStatus.FOLLOWED_UP), CaseStatus.CLOSED),
         Transition((CaseStatus.RESOLVED, CaseStatus.CONFIRMED, CaseStatus.FOLLOWED_UP, CaseStatus.CLOSED),
                    CaseStatus.INVESTIGATING, reason_required=True),
+        Transition(VOIDABLE_STATUSES, CaseStatus.VOIDED, permission="service.void_case", reason_required=True),
     ])
 
     class Meta:
@@ -148,7 +164,9 @@ class Case(BaseModel):
         verbose_name_plural = _("cases")
         ordering = ["-received_at", "-id"]
         permissions = [("work_case", _("Can work service cases")),
-                       ("report_pv", _("Can record pharmacovigilance reports"))]
+                       ("report_pv", _("Can record pharmacovigilance reports")),
+                       ("void_case", _("Can void service cases")),
+                       ("archive_case", _("Can export and import case archives"))]
         indexes = [
             models.Index(fields=["owner", "status"], name="case_owner_status_idx"),
             models.Index(fields=["institution", "-received_at"], name="case_customer_idx"),
@@ -169,6 +187,16 @@ class Case(BaseModel):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_CASE_STATUSES
+
+    def clean(self) -> None:
+        from pharmacrm.service.retention import retention_until
+
+        super().clean()
+        if self.received_at is not None:
+            self.retention_until = retention_until(self)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise UnauditedBulkWrite("cases are GxP records: they are voided (service.services.void_case), never deleted")
 
 
 class CaseNoteQuerySet(ScopedQuerySet):
@@ -285,3 +313,54 @@ class AssignmentRule(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.priority}: {self.get_kind_display() or '*'} → {self.assignee}"
+
+
+class CaseArchiveQuerySet(ScopedQuerySet):
+    """Archives are read by those who may archive cases (quality assurance); they are never changed."""
+
+    scoped = True
+
+    def visible_to(self, user: Any) -> Self:
+        return self if getattr(user, "is_authenticated", False) and user.has_perm(
+            "service.archive_case") else self.none()
+
+    def update(self, **kwargs: Any) -> int:
+        raise UnauditedBulkWrite("case archives are read-only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise UnauditedBulkWrite("case archives are read-only")
+
+
+class CaseArchive(models.Model):
+    """A case archive imported from another instance (``manage.py import_archive``), kept read-only as it came.
+
+    The record, its notes and clocks, its audit entries (with their original hashes) and its signature manifests
+    stay one JSON document: an archive must load into an empty instance, without the users, customers and products
+    it names, and without splicing foreign entries into this instance's own audit chain. ``service.archive``
+    checks each entry's hash and the document's before it is accepted."""
+
+    case_number = models.CharField(_("case"), max_length=20, db_index=True)
+    source_case_id = models.BigIntegerField(_("case id at the source"))
+    document = models.JSONField(_("archive"))
+    document_hash = models.CharField(_("archive hash"), max_length=64, unique=True)
+    imported_at = models.DateTimeField(_("imported at"))
+    imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING,
+                                    db_constraint=False, related_name="+", verbose_name=_("imported by"))
+
+    objects = CaseArchiveQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("case archive")
+        verbose_name_plural = _("case archives")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.case_number} ({self.document_hash[:12]})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise UnauditedBulkWrite("case archives are read-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise UnauditedBulkWrite("case archives are read-only")

@@ -60,3 +60,19 @@ ESCALATE_LEADERSHIP_HOURS = declare(
     label=gettext_lazy("Tell leadership when a deadline is missed by (hours)"),
     help_text=gettext_lazy("A missed deadline goes to the owner's manager at once, to leadership after this long."),
     field_factory=lambda: _days(1, 240))
+
+
+RECEIVED_BACKDATE_DAYS = declare(
+    "service.received_backdate_days", default=365,
+    label=gettext_lazy("A case may be logged this long after it was received (days)"),
+    help_text=gettext_lazy("The received time is a business fact entered by hand (a call taken before it was "
+                           "logged); it starts the clocks and the retention period, so it cannot go back further."),
+    field_factory=lambda: _days(1, 3660))
+
+COMPLAINT_RETENTION_YEARS = declare(
+    "service.complaint_retention_years", default=1,
+    label=gettext_lazy("Keep complaint and quality records after the batch's expiry and after receipt (years)"),
+    help_text=gettext_lazy("21 CFR 211.198(b): at least one year after the expiry date of the batch, or one year "
+                           "after the complaint was received, whichever is longer. Records are never deleted "
+                           "automatically; past this date they are listed for quality assurance to decide."),
+    field_factory=lambda: _days(1, 30))

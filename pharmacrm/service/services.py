@@ -167,6 +167,8 @@ def open_case(*, actor: Any, institution: Institution, kind: str, title: str, de
     received_at = received_at or now
     if received_at > now + datetime.timedelta(minutes=5):
         errors["received_at"] = _("The time cannot be in the future.")
+    elif received_at < now - datetime.timedelta(days=int(policy.get("service.received_backdate_days"))):
+        errors["received_at"] = _("This is too long ago to log now; ask quality assurance.")
     if errors:
         raise ValidationError(errors)
     title = clean_text(title, "title", 200, required=True)
@@ -188,19 +190,20 @@ def open_case(*, actor: Any, institution: Institution, kind: str, title: str, de
         if owner.pk != actor.pk:
             notify(owner, _("New case for you: %(case)s") % {"case": str(case)}, url=case.get_absolute_url())
         if kind == CaseKind.COMPLAINT:
-            _plan_problem_visit(case)
+            _plan_problem_visit(case, actor)
         if pv_kind:
             flag_pv(actor=actor, case=case, kind=pv_kind, seriousness=pv_seriousness, aware_on=pv_aware_on)
     return case
 
 
-def _plan_problem_visit(case: Case) -> None:
+def _plan_problem_visit(case: Case, actor: Any = None) -> None:
     """A complaint calls for a visit to the customer (seed 000 三.1 问题客户), planned for its rep once."""
     from pharmacrm.engagement.choices import VisitKind
     from pharmacrm.engagement.triggers import Event, raise_for
 
     raise_for([Event(case.institution_id, f"complaint:{case.pk}", VisitKind.PROBLEM,
-                     _("Complaint %(number)s: %(title)s") % {"number": case.number, "title": case.title})])
+                     _("Complaint %(number)s: %(title)s") % {"number": case.number, "title": case.title})],
+              actor=actor)
 
 
 # --- working it ----------------------------------------------------------------------------------------------
@@ -258,7 +261,7 @@ def move(*, actor: Any, case: Case, to: str, solution: str = "", root_cause: str
     done, closed — or back to investigating (reopened, with a reason)."""
     _may_work(actor, case)
     _check_version(case, expected_version)
-    if to not in CaseStatus.values or to in (CaseStatus.RECEIVED, CaseStatus.ACKNOWLEDGED):
+    if to not in CaseStatus.values or to in (CaseStatus.RECEIVED, CaseStatus.ACKNOWLEDGED, CaseStatus.VOIDED):
         raise ValidationError({"to": _("Choose the next step.")})
     if Case.workflow.find(case.status, to) is None:
         raise TransitionNotAllowed(_("A case %(status)s cannot become %(to)s.") % {
@@ -378,6 +381,70 @@ def reassign(*, actor: Any, case: Case, owner: Any, reason: str) -> Case:
             audited_update(clock, actor=actor, changes={"owner": owner}, reason=reason)
         notify(owner, _("Case reassigned to you: %(case)s") % {"case": str(case)}, body=reason,
                url=case.get_absolute_url())
+    return case
+
+
+#: what a correction of the logged facts may change (the lifecycle has its own steps)
+EDITABLE_FIELDS = ("title", "description", "channel", "contact", "product", "batch_number")
+
+
+def update_case(*, actor: Any, case: Case, changes: dict[str, Any], reason: str,
+                expected_version: int | None = None) -> Case:
+    """Correct what was logged (a typo in the subject, the batch number found later). A GxP record: the reason is
+    required and kept in the audit trail with the old and new values; a voided case is not edited."""
+    _may_work(actor, case)
+    unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
+    if unknown:
+        raise ValidationError({name: _("This field cannot be changed here.") for name in unknown})
+    reason = clean_text(reason, "reason", 500, required=True)
+    if case.status == CaseStatus.VOIDED:
+        raise TransitionNotAllowed(_("A voided case is not edited."))
+    _check_version(case, expected_version)
+    changes = dict(changes)
+    errors: dict[str, str] = {}
+    for field, limit, required in (("title", 200, True), ("description", MAX_TEXT, True),
+                                   ("batch_number", 40, False)):
+        if field in changes:
+            try:
+                changes[field] = clean_text(changes[field], field, limit, required=required)
+            except ValidationError as error:
+                errors.update({field: error.message_dict[field][0]})
+    if "channel" in changes:
+        try:
+            _choice(changes["channel"], CaseChannel, "channel")
+        except ValidationError as error:
+            errors.update({"channel": error.message_dict["channel"][0]})
+    contact = changes.get("contact")
+    if contact is not None and not Contact.objects.visible_to(actor).filter(pk=contact.pk).working_at(
+            case.institution).exists():
+        errors["contact"] = _("Not working at this customer.")
+    if "product" in changes and changes["product"] is None and case.kind == CaseKind.QUALITY:
+        errors["product"] = _("Say which product.")
+    if errors:
+        raise ValidationError(errors)
+    return audited_update(case, actor=actor, changes=changes, reason=reason, expected_version=expected_version)
+
+
+def void_case(*, actor: Any, case: Case, reason: str, expected_version: int | None = None) -> Case:
+    """"Delete" a case logged in error: a GxP record is never removed (21 CFR 211.198, Annex 11 §9) — it is
+    voided, with the reason, by quality assurance or the service desk (``service.void_case``); the row, its notes,
+    clocks and audit trail stay; its running clocks stop."""
+    authorize(actor, "service.void_case")
+    if not Case.objects.visible_to(actor).filter(pk=case.pk).exists():
+        raise PermissionDenied
+    reason = clean_text(reason, "reason", 500, required=True)
+    if case.status == CaseStatus.VOIDED:
+        raise TransitionNotAllowed(_("This case is voided already."))
+    _check_version(case, expected_version)
+    now = timezone.now()
+    with transaction.atomic():
+        case = advance(case, to=CaseStatus.VOIDED, actor=actor, reason=reason,
+                       changes={"voided_at": now, "void_reason": reason, "waiting_on_customer": False})
+        # the pharmacovigilance clock keeps running: a report owed to the authority is not voided with the case
+        running = [clock.kind for clock in case.clocks.filter(stopped_at__isnull=True).exclude(
+            kind=ClockKind.PV_REPORT)]
+        if running:
+            clocks.stop(case, tuple(running), at=now, actor=actor)
     return case
 
 

@@ -20,5 +20,7 @@ urlpatterns = [
     path("cases/<int:pk>/pv/", views.case_pv, name="case_pv"),
     path("cases/<int:pk>/pv-report/", views.case_pv_report, name="case_pv_report"),
     path("cases/<int:pk>/sign/", views.case_sign, name="case_sign"),
+    path("cases/<int:pk>/void/", views.case_void, name="case_void"),
+    path("cases/<int:pk>/archive/", views.case_archive, name="case_archive"),
     *analysis_urlpatterns,
 ]

@@ -29,7 +29,7 @@ from pharmacrm.org.models import User
 from pharmacrm.org.querysets import users_in_scope
 from pharmacrm.sales.choices import ProductStatus
 from pharmacrm.sales.models import Order, Product
-from pharmacrm.service import clocks, services
+from pharmacrm.service import archive, clocks, services
 from pharmacrm.service.choices import ROOT_CAUSE_KINDS, CaseStatus
 from pharmacrm.service.filters import CaseFilter
 from pharmacrm.service.forms import (
@@ -167,6 +167,9 @@ def _detail(request: HttpRequest, case: Case, status: int = 200, **forms: Any) -
         "may_sign": services.may_sign(user, case),
         "sign_form": forms.get("sign_form") or CaseSignForm(needs_username=signatures.needs_username(request),
                                                             closed=case.status == CaseStatus.CLOSED),
+        "may_void": user.has_perm("service.void_case") and case.status != CaseStatus.VOIDED,
+        "may_archive": user.has_perm("service.archive_case"),
+        "changes_since_entry": archive.changes_since_entry(case),
     }
     return render(request, "service/case_detail.html", context, status=status)
 
@@ -318,6 +321,33 @@ def case_sign(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect(case.get_absolute_url())
     case.refresh_from_db()
     return _detail(request, case, status=status, sign_form=form)
+
+
+@login_required
+@require_POST
+def case_void(request: HttpRequest, pk: int) -> HttpResponse:
+    """作废: a case logged in error is voided with a reason and kept (never deleted)."""
+    case = _case(request, pk)
+    version = request.POST.get("version", "")
+    try:
+        services.void_case(actor=request.user, case=case, reason=request.POST.get("reason", ""),
+                           expected_version=int(version) if version.isdigit() else None)
+    except REFUSALS as error:
+        refused(request, error)
+    else:
+        messages.success(request, _("Case voided; it is kept with its history."))
+    return redirect(case.get_absolute_url())
+
+
+@login_required
+def case_archive(request: HttpRequest, pk: int) -> HttpResponse:
+    """The case's archive as a JSON download (record, notes, clocks, audit trail, signature manifests)."""
+    case = _case(request, pk)
+    require(request, "service.archive_case")
+    name, text = archive.archive_for_download(case, request.user)
+    response = HttpResponse(text, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 @login_required

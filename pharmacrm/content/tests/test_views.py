@@ -142,7 +142,8 @@ def test_the_api_mirrors_the_pages_and_its_scope(api_client: Any, sent: dict[str
     assert preview.status_code == 200 and preview.json()["will_receive"] == 1
     push = api_client.post("/api/v1/content/pushes/", payload, format="json")
     assert push.status_code == 201 and push.json()["delivered"] == 1
-    edited = api_client.patch(f"/api/v1/content/items/{item_id}/", {"title": "基层市场新趋势"}, format="json")
+    edited = api_client.patch(f"/api/v1/content/items/{item_id}/", {"title": "基层市场新趋势"}, format="json",
+                              HTTP_IF_MATCH=api_client.get(f"/api/v1/content/items/{item_id}/")["ETag"])
     assert edited.status_code == 200 and edited.json()["approved"] is False
 
 

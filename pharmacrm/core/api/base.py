@@ -7,7 +7,8 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import models
 from django.http import Http404
-from rest_framework import mixins, serializers, status, viewsets
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.permissions import DjangoModelPermissions
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -46,12 +47,33 @@ class RolePermissions(DjangoModelPermissions):
     }
 
 
+class PreconditionRequired(exceptions.APIException):
+    """A write to a versioned record without the version the client last read (RFC 6585 428)."""
+
+    status_code = 428
+    default_detail = _("Send If-Match with the ETag (version) you last read: blind overwrites are refused.")
+    default_code = "precondition_required"
+
+
+#: methods that change or remove one record: they must say which version they change (RELIABILITY check 23)
+CONDITIONAL_METHODS = frozenset({"PUT", "PATCH", "DELETE"})
+#: actions whose response is one record: they carry its version as the ETag
+SINGLE_RECORD_ACTIONS = frozenset({"retrieve", "update", "partial_update"})
+
+
 class ScopedViewSetMixin:
-    """Start every queryset from visible_to(request.user); refuse models without it."""
+    """Start every queryset from visible_to(request.user); refuse models without it.
+
+    Optimistic locking for every detail write (RELIABILITY check 23, ASVS 2.3.4): a PUT, PATCH or DELETE of a
+    versioned record needs ``If-Match: "<version>"`` (or a ``version`` field) — none: 428, a stale one: 412 with
+    the current ETag, before the service runs (which checks again under its row lock). Single-record responses
+    carry the ETag.
+    """
 
     model: type[models.Model]
     select_related: tuple[str, ...] = ()
     request: Request
+    action: str | None
 
     def get_queryset(self) -> models.QuerySet:
         if not is_scoped(self.model):
@@ -63,9 +85,33 @@ class ScopedViewSetMixin:
 
     def get_object(self) -> Any:
         try:
-            return super().get_object()  # type: ignore[misc]
+            obj = super().get_object()  # type: ignore[misc]
         except (ValueError, TypeError) as exc:  # malformed ids are "not found" too
             raise Http404 from exc
+        if self.request.method in CONDITIONAL_METHODS and self.action in (*SINGLE_RECORD_ACTIONS, "destroy"):
+            check_precondition(self.request, obj)
+        return obj
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
+        data = getattr(response, "data", None)
+        if (self.action in SINGLE_RECORD_ACTIONS and 200 <= response.status_code < 300 and isinstance(data, dict)
+                and isinstance(data.get("version"), int) and not response.has_header("ETag")):
+            response["ETag"] = f'"{data["version"]}"'
+        return response
+
+
+def check_precondition(request: Request, obj: models.Model) -> None:
+    """428 without a version, 412 (StaleVersion) with a stale one — for versioned records."""
+    from pharmacrm.core.audit import StaleVersion, is_versioned
+
+    if not is_versioned(type(obj)):
+        return
+    seen = expected_version(request)
+    if seen is None:
+        raise PreconditionRequired
+    if seen != obj.version:  # type: ignore[attr-defined]
+        raise StaleVersion(obj.version)  # type: ignore[attr-defined]
 
 
 class ScopedReadOnlyViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
@@ -81,8 +127,9 @@ class ScopedModelViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Retri
 
 def expected_version(request: Request) -> int | None:
     """The version the client last saw: If-Match: "<version>" or a `version` field."""
-    header = request.headers.get("If-Match", "").strip().strip('W/').strip('"')
-    value = header or request.data.get("version") if hasattr(request, "data") else header
+    header = request.headers.get("If-Match", "").strip().removeprefix("W/").strip('"')
+    data = getattr(request, "data", None)
+    value = header or (data.get("version") if hasattr(data, "get") else None)
     try:
         return int(value) if value not in (None, "") else None
     except (TypeError, ValueError):

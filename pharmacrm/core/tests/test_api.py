@@ -16,7 +16,7 @@ from pharmacrm.customers.models import Institution
 def test_validation_errors_are_field_level(api_client: Any, org: dict[str, Any]) -> None:
     api_client.force_authenticate(org["steward"])
     url = f"/api/v1/institutions/{org['institution_east'].pk}/"
-    response = api_client.patch(url, {"kind": "spaceship", "name": "x" * 500}, format="json")
+    response = api_client.patch(url, {"kind": "spaceship", "name": "x" * 500}, format="json", HTTP_IF_MATCH='"1"')
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == "invalid"
@@ -28,7 +28,7 @@ def test_wrong_json_type_is_a_400_not_a_500(api_client: Any, org: dict[str, Any]
     api_client.force_authenticate(org["steward"])
     url = f"/api/v1/institutions/{org['institution_east'].pk}/"
     for body in ('["a list"]', '"text"', "{bad json", '{"name": 12, "version": "abc"}'):
-        response = api_client.patch(url, body, content_type="application/json")
+        response = api_client.patch(url, body, content_type="application/json", HTTP_IF_MATCH='"1"')
         assert response.status_code == 400, body
         assert "error" in response.json()
 
@@ -37,7 +37,7 @@ def test_gbk_bytes_are_refused_cleanly(api_client: Any, org: dict[str, Any]) -> 
     api_client.force_authenticate(org["steward"])
     body = '{"name": "上海市第一人民医院"}'.encode("gbk")
     response = api_client.patch(f"/api/v1/institutions/{org['institution_east'].pk}/", body,
-                                content_type="application/json")
+                                content_type="application/json", HTTP_IF_MATCH='"1"')
     assert response.status_code == 400
 
 

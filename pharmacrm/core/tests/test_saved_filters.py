@@ -281,14 +281,16 @@ def test_api_update_and_delete_own(api_client: Any, org: dict[str, Any]) -> None
     api_client.force_authenticate(org["rep_east"])
     url = f"{API}{saved.pk}/"
     assert api_client.get(url).json()["name"] == "东区"
-    renamed = api_client.patch(url, {"name": " 东区活跃 ", "querystring": "status=active"}, format="json")
+    renamed = api_client.patch(url, {"name": " 东区活跃 ", "querystring": "status=active"}, format="json",
+                               HTTP_IF_MATCH=api_client.get(url)["ETag"])
     assert renamed.status_code == 200
     assert (renamed.json()["name"], renamed.json()["querystring"]) == ("东区活跃", "status=active")
-    duplicate = api_client.patch(url, {"name": "西区"}, format="json")
+    duplicate = api_client.patch(url, {"name": "西区"}, format="json", HTTP_IF_MATCH=renamed["ETag"])
     assert duplicate.status_code == 400 and "name" in duplicate.json()["error"]["fields"]
     stale = api_client.patch(url, {"name": "旧"}, format="json", HTTP_IF_MATCH='"1"')
     assert stale.status_code == 412
-    assert api_client.delete(url).status_code == 204
+    assert api_client.delete(url).status_code == 428  # a blind delete is refused
+    assert api_client.delete(url, HTTP_IF_MATCH=renamed["ETag"]).status_code == 204
     assert not SavedFilter.objects.filter(pk=saved.pk).exists()
     assert AuditEntry.objects.for_object(saved).filter(action="delete").exists()
 

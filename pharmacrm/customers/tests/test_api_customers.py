@@ -34,7 +34,8 @@ def test_rep_edit_of_locked_field_answers_with_the_change_request(api_client: An
     institution = org["institution_east"]
     api_client.force_authenticate(org["rep_east"])
     url = f"/api/v1/customers/{institution.pk}/"
-    response = api_client.patch(url, {"name": "中山医院", "reason": "简称"}, format="json")
+    response = api_client.patch(url, {"name": "中山医院", "reason": "简称"}, format="json",
+                                HTTP_IF_MATCH=api_client.get(url)["ETag"])
     assert response.status_code == 200 and response.json()["name"] == "复旦大学附属中山医院"
     change_id = response.json()["change_request"]
     assert ChangeRequest.objects.filter(pk=change_id, status="pending").exists()

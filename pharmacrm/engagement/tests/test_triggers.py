@@ -68,7 +68,8 @@ def test_an_expiring_licence_raises_an_important_visit_once(org: dict[str, Any])
 
 def test_a_grade_drop_raises_a_problem_visit_and_a_rise_does_not(org: dict[str, Any]) -> None:
     quiet(org)
-    run = GradingRun.objects.create(kind="nightly", as_of=today(), status="done")
+    with allow_bulk_writes():  # a raw fixture: a finished nightly run
+        run = GradingRun.objects.create(kind="nightly", as_of=today(), status="done")
     rule = RuleVersion.objects.filter(dimension="grade").first()
     for institution, old, new in ((org["institution_east"], "premium", "general"),
                                   (org["institution_west"], "potential", "general")):

@@ -64,14 +64,15 @@ def test_marketing_drafts_previews_and_submits_through_the_api(api_client: Any,
     assert api_client.post(f"/api/v1/grading/rules/{pk}/preview/").json()["preview"]["customers"] == 2
     changed = api_client.patch(f"/api/v1/grading/rules/{pk}/", {"effective_from": "2099-02-01",
                                                                 "parameters": {"medium_min_yuan": 60_000}},
-                               format="json").json()
+                               format="json", HTTP_IF_MATCH=api_client.get(f"/api/v1/grading/rules/{pk}/")["ETag"]
+                               ).json()
     assert changed["parameters"]["medium_min_yuan"] == 60_000 and changed["preview"] is None  # preview again
     preview = api_client.post(f"/api/v1/grading/rules/{pk}/preview/").json()["preview"]
     assert preview["customers"] == 2
     submitted = api_client.post(f"/api/v1/grading/rules/{pk}/submit/").json()
     assert submitted["status"] == VersionStatus.PENDING and submitted["approval"]
     response = api_client.patch(f"/api/v1/grading/rules/{pk}/", {"effective_from": "2099-01-02", "parameters": {}},
-                                format="json")
+                                format="json", HTTP_IF_MATCH=api_client.get(f"/api/v1/grading/rules/{pk}/")["ETag"])
     assert response.status_code == 409  # only drafts change
 
 
@@ -89,7 +90,8 @@ def test_runs_and_strategies(api_client: Any, world: dict[str, Any],  # noqa: F8
     strategy = Strategy.objects.get(dimension="grade", klass="premium")
     url = f"/api/v1/grading/strategies/{strategy.pk}/"
     assert api_client.patch(url, {"visit_every_days": 0}, format="json").status_code == 400
-    assert api_client.patch(url, {"visit_every_days": 14}, format="json").json()["visit_every_days"] == 14
+    assert api_client.patch(url, {"visit_every_days": 14}, format="json",
+                            HTTP_IF_MATCH=api_client.get(url)["ETag"]).json()["visit_every_days"] == 14
     api_client.force_authenticate(world["rep_east"])
     assert api_client.get(url).json()["visit_every_days"] == 14
     assert api_client.patch(url, {"visit_every_days": 1}, format="json").status_code == 403

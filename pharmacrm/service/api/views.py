@@ -1,11 +1,13 @@
-"""Service desk API: ``/api/v1/cases/`` (``POST`` logs one; ``…/{id}/respond/``, ``move/``, ``notes/``, ``wait/``,
-``reassign/``, ``pv/``, ``pv-report/``) and ``/api/v1/case-clocks/`` (``?breached=1``, ``?near=1``) — the same
-services and scope as the pages."""
+"""Service desk API: ``/api/v1/cases/`` (``POST`` logs one; ``PATCH`` corrects what was logged, with a reason;
+``DELETE`` voids it — a GxP record is never removed; ``…/{id}/respond/``, ``move/``, ``notes/``, ``wait/``,
+``reassign/``, ``pv/``, ``pv-report/``, ``archive/``) and ``/api/v1/case-clocks/`` (``?breached=1``, ``?near=1``) —
+the same services and scope as the pages. Changes and voiding need ``If-Match`` with the version last read."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
@@ -13,7 +15,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
-from pharmacrm.core.api.base import ScopedModelViewSet, expected_version, require_visible, validated, with_etag
+from pharmacrm.core.api.base import (
+    RolePermissions,
+    ScopedModelViewSet,
+    expected_version,
+    require_visible,
+    validated,
+    with_etag,
+)
 from pharmacrm.core.api.signatures import (
     MANIFEST_SCHEMA,
     SignatureSerializer,
@@ -26,7 +35,7 @@ from pharmacrm.customers.models import Contact, Institution
 from pharmacrm.engagement.models import Visit
 from pharmacrm.org.models import User
 from pharmacrm.sales.models import Order, Product
-from pharmacrm.service import clocks, services
+from pharmacrm.service import archive, clocks, services
 from pharmacrm.service.choices import CaseChannel, CaseKind, CaseStatus, PvKind, PvSeriousness, ReturnKind, RootCause
 from pharmacrm.service.choices import Severity as SeverityChoice
 from pharmacrm.service.models import MAX_TEXT, Case, CaseNote, SlaClock
@@ -50,6 +59,12 @@ class NoteSerializer(serializers.ModelSerializer):
 class CaseSerializer(serializers.ModelSerializer):
     clocks = ClockSerializer(many=True, read_only=True)
     notes = NoteSerializer(many=True, read_only=True)
+    changed_since_original_entry = serializers.SerializerMethodField()
+
+    def get_changed_since_original_entry(self, case: Case) -> bool:
+        """True when the record was changed after it was first entered (its audit trail has updates)."""
+        annotated = getattr(case, "changed_since_entry", None)  # CaseViewSet's queryset: one subquery per list
+        return bool(annotated) if annotated is not None else archive.changes_since_entry(case) > 0
 
     class Meta:
         model = Case
@@ -57,8 +72,8 @@ class CaseSerializer(serializers.ModelSerializer):
                   "product", "batch_number", "order", "return_kind", "visit", "status", "owner", "created_by",
                   "received_at", "acknowledged_at", "resolved_at", "closed_at", "solution", "root_cause",
                   "corrective_action", "follow_up_visit", "waiting_on_customer", "pv_kind", "pv_seriousness",
-                  "pv_aware_on", "pv_reported_at", "pv_reference", "escalation", "clocks", "notes", "version",
-                  "created_at"]
+                  "pv_aware_on", "pv_reported_at", "pv_reference", "escalation", "voided_at", "void_reason",
+                  "retention_until", "changed_since_original_entry", "clocks", "notes", "version", "created_at"]
         read_only_fields = fields
 
 
@@ -85,9 +100,34 @@ class CaseInputSerializer(serializers.Serializer):
                                              default="")
 
 
+class CaseUpdateSerializer(serializers.Serializer):
+    """A correction of what was logged; ``reason`` is required (a GxP record: the why is kept with old and new)."""
+
+    reason = serializers.CharField(max_length=500)
+    title = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(max_length=MAX_TEXT, required=False)
+    channel = serializers.ChoiceField(choices=CaseChannel.choices, required=False)
+    contact = serializers.PrimaryKeyRelatedField(queryset=Contact.objects.all(), required=False, allow_null=True)
+    product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all(), required=False, allow_null=True)
+    batch_number = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    version = serializers.IntegerField(required=False, min_value=1)
+
+
+class VoidSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)
+    version = serializers.IntegerField(required=False, min_value=1)
+
+
+class CasePermissions(RolePermissions):
+    """Changes are checked by the service (the owner, or who works cases); voiding needs ``service.void_case``."""
+
+    perms_map = {**RolePermissions.perms_map, "PATCH": ["%(app_label)s.view_%(model_name)s"],
+                 "DELETE": ["%(app_label)s.void_%(model_name)s"]}
+
+
 class MoveSerializer(serializers.Serializer):
-    to = serializers.ChoiceField(choices=[choice for choice in CaseStatus.choices
-                                          if choice[0] not in (CaseStatus.RECEIVED, CaseStatus.ACKNOWLEDGED)])
+    to = serializers.ChoiceField(choices=[choice for choice in CaseStatus.choices if choice[0] not in (
+        CaseStatus.RECEIVED, CaseStatus.ACKNOWLEDGED, CaseStatus.VOIDED)])
     solution = serializers.CharField(max_length=MAX_TEXT, required=False, allow_blank=True, default="")
     root_cause = serializers.ChoiceField(choices=RootCause.choices, required=False, allow_blank=True, default="")
     corrective_action = serializers.CharField(max_length=MAX_TEXT, required=False, allow_blank=True, default="")
@@ -131,9 +171,10 @@ class CaseViewSet(ScopedModelViewSet):
     model = Case
     queryset = Case.objects.none()
     serializer_class = CaseSerializer
+    permission_classes = [CasePermissions]
 
     def get_queryset(self) -> Any:
-        rows = super().get_queryset().prefetch_related("clocks", "notes")
+        rows = archive.with_changed_flag(super().get_queryset().prefetch_related("clocks", "notes"))
         params = self.request.query_params
         if params.get("status") == "open":
             rows = rows.open()
@@ -157,6 +198,35 @@ class CaseViewSet(ScopedModelViewSet):
         require_visible(Order, request.user, data["order"], "order")
         require_visible(Visit, request.user, data["visit"], "visit")
         return self._response(services.open_case(actor=request.user, **data), status.HTTP_201_CREATED)
+
+    @extend_schema(request=CaseUpdateSerializer, responses=CaseSerializer)
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Correct what was logged: ``reason`` and ``If-Match`` required; status changes go through ``move/``."""
+        case = self.get_object()
+        data = validated(CaseUpdateSerializer, request)
+        reason = data.pop("reason")
+        data.pop("version", None)
+        require_visible(Contact, request.user, data.get("contact"), "contact")
+        require_visible(Product, request.user, data.get("product"), "product")
+        return self._response(services.update_case(actor=request.user, case=case, changes=data, reason=reason,
+                                                   expected_version=expected_version(request)))
+
+    @extend_schema(request=VoidSerializer, responses=CaseSerializer)
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Void the case (it is kept: a GxP record is never deleted); ``reason`` and ``If-Match`` required."""
+        case = self.get_object()
+        data = validated(VoidSerializer, request)
+        return self._response(services.void_case(actor=request.user, case=case, reason=data["reason"],
+                                                 expected_version=expected_version(request)))
+
+    @extend_schema(request=None, responses={200: dict})
+    @action(detail=True, methods=["get"])
+    def archive(self, request: Request, pk: str | None = None) -> HttpResponse:
+        """The case's archive (record, notes, clocks, audit trail, signature manifests) as a JSON download."""
+        name, text = archive.archive_for_download(self.get_object(), request.user)
+        response = HttpResponse(text, content_type="application/json; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
 
     @extend_schema(request=None, responses=CaseSerializer)
     @action(detail=True, methods=["post"])

@@ -149,7 +149,7 @@ def test_verify_names_the_first_broken_entry(entries: list[int], kind: str) -> N
     assert f"#{expected}" in str(raised.value)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.parametrize("kind", ["edit", "delete", "swap"])
 def test_verify_exit_code_in_a_separate_process(entries: list[int], kind: str) -> None:
     clean = _verify_in_a_process()
@@ -161,7 +161,7 @@ def test_verify_exit_code_in_a_separate_process(entries: list[int], kind: str) -
     assert f"#{expected}" in broken.stderr
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_postgres_app_role_may_not_change_the_trail_even_without_the_trigger(entries: list[int]) -> None:
     if connection.vendor != "postgresql":
         pytest.skip("SQLite has no roles: the trigger and the hash chain are its guards (tested above)")

@@ -84,7 +84,7 @@ def test_every_periodic_job_is_known() -> None:
         "samples.stock_count_reminders", "service.check_clocks", "service.retention_review"}
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_each_job_run_twice_creates_nothing_the_second_time() -> None:
     ensure_reference_data()
     for name, arguments in (("seed_demo", ["--scale", "12"]), ("seed_catalogue", []), ("seed_grading", []),
@@ -189,7 +189,7 @@ MIGRATED_APP = "service"
 BACK_TO = "0001_initial"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_migrating_back_and_forth_keeps_the_audit_trail() -> None:
     from django.db.migrations.executor import MigrationExecutor
 

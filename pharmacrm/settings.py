@@ -147,6 +147,9 @@ else:
                 "init_command": (
                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
                     "PRAGMA journal_size_limit=67108864; PRAGMA cache_size=-20000;"
+                    # fault-injection tests only (RELIABILITY.md #28b): cap the file to simulate a full disk
+                    + (f" PRAGMA max_page_count={env_int('PHARMACRM_SQLITE_MAX_PAGES', 0)};"
+                       if env_int("PHARMACRM_SQLITE_MAX_PAGES", 0) > 0 else "")
                 ),
             },
             # A file, not :memory:, so concurrency tests see real locking.

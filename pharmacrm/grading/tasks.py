@@ -13,7 +13,8 @@ from pharmacrm.grading.models import GradingRun
 @db_periodic_task(crontab(minute="30", hour="2"))
 def nightly_grading() -> None:
     """Every night (China time): recompute every customer's classes with the rules in force today."""
-    services.execute(services.start_run(actor=None, kind=RunKind.NIGHTLY))
+    with services.computing():  # held from the opening of the run, so it is never taken for dead
+        services.execute(services.start_run(actor=None, kind=RunKind.NIGHTLY))
 
 
 @db_task()

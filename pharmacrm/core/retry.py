@@ -48,6 +48,54 @@ def is_retryable(error: BaseException) -> bool:
     return isinstance(error, DatabaseError) and sqlstate(error) in RETRYABLE_SQLSTATES
 
 
+#: PostgreSQL advisory-lock key of the retry queue (any number unique in the app)
+RETRY_LOCK_KEY = 0x72657472  # "retr"
+
+
+def _snapshot_isolation() -> bool:
+    """True when this connection runs REPEATABLE READ or SERIALIZABLE (every waiter on a hot row then fails)."""
+    if connection.vendor != "postgresql":
+        return False
+    level = (connection.settings_dict.get("OPTIONS") or {}).get("isolation_level")
+    return level is not None and int(level) in (3, 4)  # psycopg.IsolationLevel.REPEATABLE_READ, SERIALIZABLE
+
+
+def _queue(query: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(query, [RETRY_LOCK_KEY])
+        return bool(cursor.fetchone()[0]) if query.startswith("SELECT pg_try") else True
+
+
+class _RetryQueue:
+    """Under snapshot isolation, retries take turns (PostgreSQL only; under READ COMMITTED nothing is queued).
+
+    A call that failed once holds a session advisory lock — taken outside any transaction, so waiting for it
+    costs no snapshot conflict — until it succeeds or gives up, and a first attempt that finds the lock held
+    waits behind it. Without this, of eight writers on one row seven fail every round and an unlucky one can
+    lose every attempt; with it a retry competes only with the transactions already in flight.
+    """
+
+    def __init__(self) -> None:
+        self.active = _snapshot_isolation()
+        self.held = False
+
+    def before_first_attempt(self) -> None:
+        if self.active and not _queue("SELECT pg_try_advisory_lock(%s)"):
+            self.join()
+        elif self.active:
+            _queue("SELECT pg_advisory_unlock(%s)")  # nobody is retrying: go ahead without holding it
+
+    def join(self) -> None:
+        if self.active and not self.held:
+            _queue("SELECT pg_advisory_lock(%s)")
+            self.held = True
+
+    def leave(self) -> None:
+        if self.held:
+            _queue("SELECT pg_advisory_unlock(%s)")
+            self.held = False
+
+
 def retry_on_conflict(func: F | None = None, *, attempts: int = ATTEMPTS) -> Any:
     """Run ``func`` again (at most ``attempts`` times in all) when PostgreSQL aborts it with 40001/40P01.
 
@@ -60,16 +108,22 @@ def retry_on_conflict(func: F | None = None, *, attempts: int = ATTEMPTS) -> Any
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if connection.in_atomic_block:  # the caller's transaction is the unit to retry, not this call
                 return function(*args, **kwargs)
-            for attempt in range(1, attempts + 1):
-                try:
-                    return function(*args, **kwargs)
-                except DatabaseError as error:
-                    if not is_retryable(error) or attempt == attempts:
-                        raise
-                    delay = random.uniform(0, min(MAX_DELAY, BASE_DELAY * 2 ** attempt))
-                    logger.info("%s: SQLSTATE %s, attempt %s of %s, retrying in %.3f s",
-                                function.__qualname__, sqlstate(error), attempt, attempts, delay)
-                    time.sleep(delay)
+            queue = _RetryQueue()
+            try:
+                queue.before_first_attempt()
+                for attempt in range(1, attempts + 1):
+                    try:
+                        return function(*args, **kwargs)
+                    except DatabaseError as error:
+                        if not is_retryable(error) or attempt == attempts:
+                            raise
+                        queue.join()
+                        delay = random.uniform(0, min(MAX_DELAY, BASE_DELAY * 2 ** attempt))
+                        logger.info("%s: SQLSTATE %s, attempt %s of %s, retrying in %.3f s",
+                                    function.__qualname__, sqlstate(error), attempt, attempts, delay)
+                        time.sleep(delay)
+            finally:
+                queue.leave()
             raise AssertionError("unreachable")  # pragma: no cover
 
         wrapper.retries_conflicts = True  # type: ignore[attr-defined]

@@ -38,12 +38,12 @@ class CrmUser(HttpUser):
 
     @task(6)
     def api_list(self) -> None:
-        path = random.choice(API_READS)
+        path = random.choice(self.identity.get("api") or API_READS)
         self.client.get(path, headers=self.api, name=path)
 
     @task(4)
     def page(self) -> None:
-        path = random.choice(PAGES)
+        path = random.choice(self.identity.get("pages") or PAGES)
         self.client.get(path, name=path)
 
     @task(2)

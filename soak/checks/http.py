@@ -72,8 +72,8 @@ def _curl(*args: str) -> tuple[dict[str, list[str]], int, str]:
     """Response headers (lower-case names, every value), status, body of one curl call."""
     command = [shutil.which("curl") or "/usr/bin/curl", "-s", "-D", "-", "--max-time", "30", *args]
     run = subprocess.run(command, capture_output=True, text=True, timeout=60)
-    head, _, body = run.stdout.partition("\r\n\r\n")
-    lines = head.split("\r\n")
+    head, _, body = run.stdout.partition("\n\n")  # text mode has turned CRLF into LF
+    lines = head.split("\n")
     status = int(lines[0].split()[1]) if lines and lines[0].startswith("HTTP/") else 0
     headers: dict[str, list[str]] = {}
     for line in lines[1:]:

@@ -3,17 +3,20 @@ reloads during the run → fail_ratio 0, p95 ≤ 500 ms, 0 "database is locked" 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import signal
 import subprocess
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from http.cookiejar import CookieJar
 
 from soak.core import DEMO_PASSWORD, PYTHON, ROOT, Check, Context, Verdict, gunicorn
+from soak.load import API_READS, PAGES
 
 USERS = 20
 SECONDS = 60
@@ -42,8 +45,17 @@ def _login(base: str, username: str) -> dict:
     request = urllib.request.Request(base + "/api/v1/customers/?page_size=50", headers={"Authorization": f"Token {token}"})
     with urllib.request.urlopen(request, timeout=60) as response:
         institutions = [row["id"] for row in json.load(response)["results"]]
+    # each identity requests what its role may see (a 403 is a correct answer, not load): probe once
+    allowed_api, allowed_pages = [], []
+    for path in API_READS:
+        with contextlib.suppress(urllib.error.HTTPError), urllib.request.urlopen(urllib.request.Request(
+                base + path, headers={"Authorization": f"Token {token}"}), timeout=60):
+            allowed_api.append(path)
+    for path in PAGES:
+        with contextlib.suppress(urllib.error.HTTPError), opener.open(base + path, timeout=60):
+            allowed_pages.append(path)
     return {"username": username, "token": token, "cookie_name": session.name, "session": session.value,
-            "institutions": institutions, "writes": username in WRITERS}
+            "institutions": institutions, "writes": username in WRITERS, "api": allowed_api, "pages": allowed_pages}
 
 
 def load(context: Context) -> Verdict:
@@ -66,6 +78,8 @@ def load(context: Context) -> Verdict:
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     text = log.read_text(errors="replace")
     locked = text.count("database is locked")
+    slow = sorted(((int(ms), line.split('"')[1]) for line in text.splitlines()
+                   for ms in re.findall(r" (\d+)ms pid=", line)), reverse=True)[:3]
     server_errors = len(re.findall(r'" 5\d\d ', text))
     p95 = summary.get("p95_ms")
     ok = (locust.returncode == 0 and summary.get("requests", 0) > 0 and summary.get("failures") == 0
@@ -74,7 +88,8 @@ def load(context: Context) -> Verdict:
               f"median {summary.get('median_ms')} ms, fail_ratio {summary.get('fail_ratio')}, {reloads} HUP reloads, "
               f"'database is locked' in log: {locked}, 5xx in access log: {server_errors}")
     if not ok:
-        detail += f" — errors {summary.get('errors')}, slowest {summary.get('slowest')}, locust exit {locust.returncode}"
+        detail += (f" — errors {summary.get('errors')}, slowest {summary.get('slowest')}, slowest in the server log "
+                   f"{slow}, locust exit {locust.returncode}")
         if not summary:
             detail += f": {out[-500:]}"
     return Verdict(ok, detail)

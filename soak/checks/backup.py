@@ -39,7 +39,7 @@ class Database:
     def rows(self, sql: str, params: tuple = ()) -> list[tuple]:
         if self.vendor == "sqlite":
             return self.conn.execute(sql, params).fetchall()
-        return self.conn.execute(sql.replace("?", "%s"), params).fetchall()
+        return self.conn.execute(sql.replace("?", "%s"), params or None).fetchall()
 
     def tables(self) -> dict[str, list[str]]:
         """Table name → primary-key columns (empty when it has none)."""

@@ -71,8 +71,8 @@ def serializable_retries(context: Context) -> Verdict:
 
 
 CHECKS = [
-    Check("22", "lost update on a credit limit and a stock balance", lost_update, budget_s=150,
+    Check("22", "lost update on a credit limit and a stock balance", lost_update, budget_s=300,
           databases=("sqlite", "postgresql")),
-    Check("24", "SQLite write contention", write_contention, budget_s=150),
-    Check("25", "PostgreSQL serialization retries", serializable_retries, budget_s=120, databases=("postgresql",)),
+    Check("24", "SQLite write contention", write_contention, budget_s=200),
+    Check("25", "PostgreSQL serialization retries", serializable_retries, budget_s=180, databases=("postgresql",)),
 ]

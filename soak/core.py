@@ -242,6 +242,7 @@ def gunicorn(env: dict[str, str], *, workers: int = 3, threads: int = 2,
             [PYTHON, "-m", "gunicorn", "pharmacrm.wsgi:application", "--bind", f"127.0.0.1:{port}",
              "--workers", str(workers), "--threads", str(threads), "--log-level", "warning",
              "--error-logfile", "-", "--access-logfile", "-", "--graceful-timeout", "10",
+             "--keep-alive", "0",  # as scripts/serve.sh: a reload cannot reset an idle kept-alive connection
              "--access-logformat", '%(h)s "%(r)s" %(s)s %(b)s %(M)sms pid=%(p)s'],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )

@@ -84,7 +84,10 @@ class Page:
         self.number = min(max(1, number), MAX_PAGE_NUMBER)
         self.size = size
         offset = (self.number - 1) * size
-        rows = list(queryset[offset:offset + size + 1])
+        try:
+            rows = list(queryset[offset:offset + size + 1])
+        except OverflowError:  # SQLite: an id filter beyond 64 bits (?institution=-1e308) matches no row
+            rows = []
         self.has_next = len(rows) > size
         self.object_list = rows[:size]
         self.has_previous = self.number > 1

@@ -32,3 +32,11 @@ def test_control_without_the_cap_the_database_refuses(api_client: Any, org: dict
     api_client.raise_request_exception = True
     with pytest.raises(Exception):  # SQLite: OverflowError or IntegrityError; PostgreSQL: DataError
         api_client.get("/api/v1/customers/", {"page": HUGE})
+
+
+def test_an_id_filter_beyond_64_bits_matches_nothing(api_client: Any, org: dict[str, Any]) -> None:
+    """The fuzzer's ``/api/v1/orders/?institution=-1.7976931348623155e+308`` (SQLite: OverflowError → 500)."""
+    api_client.force_authenticate(org["leader"])
+    response = api_client.get("/api/v1/orders/", {"institution": "-1.7976931348623155e+308"})
+    assert response.status_code in (200, 400)
+    assert response.status_code == 400 or response.json()["results"] == []

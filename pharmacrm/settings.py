@@ -148,6 +148,9 @@ else:
                 "init_command": (
                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
                     "PRAGMA journal_size_limit=67108864; PRAGMA cache_size=-20000;"
+                    # fault-injection tests only (RELIABILITY.md #28b): cap the file to simulate a full disk
+                    + (f" PRAGMA max_page_count={env_int('PHARMACRM_SQLITE_MAX_PAGES', 0)};"
+                       if env_int("PHARMACRM_SQLITE_MAX_PAGES", 0) > 0 else "")
                 ),
             },
             # A file, not :memory:, so concurrency tests see real locking.
@@ -211,7 +214,7 @@ if HTTPS:
     CSRF_COOKIE_SECURE = True
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
-    SECURE_SSL_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain http
 
 # --- I18n ---------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"

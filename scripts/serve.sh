@@ -30,4 +30,5 @@ MSG
 
 exec .venv/bin/gunicorn pharmacrm.wsgi:application \
   --bind "127.0.0.1:${PORT}" --workers "${WEB_CONCURRENCY:-3}" --threads 2 \
-  --access-logfile - --error-logfile - --log-level warning --graceful-timeout 10
+  --access-logfile - --error-logfile - --log-level warning --graceful-timeout 10 \
+  --keep-alive 0  # close after each response: a HUP reload then never resets an idle kept-alive connection

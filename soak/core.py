@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import itertools
+import json
 import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -19,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
 DEMO_PASSWORD = "pharmacrm-demo"
+_SERIAL = itertools.count(1)
 
 
 @dataclass
@@ -49,18 +54,21 @@ class Context:
 
     def fresh_env(self, label: str, **extra: str) -> dict[str, str]:
         """Environment for manage.py / gunicorn on a new, empty database of this context's vendor."""
-        self._counter += 1
+        self._counter = next(_SERIAL)
         var = self.workdir / f"{label}-{self._counter}"
         var.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
         env.update(PHARMACRM_VAR_DIR=str(var), HTTPS="false", DEBUG="false", PHARMACRM_PLAIN_STATIC="1",
-                   PYTHONUNBUFFERED="1", ALLOWED_HOSTS="127.0.0.1,localhost,testserver")
+                   PYTHONUNBUFFERED="1", ALLOWED_HOSTS="127.0.0.1,localhost,testserver", REQUIRE_ADMIN_2FA="false",
+                   SECRET_KEY="soak-only-" + "k" * 50,  # one key for a database and its clones/restores
+                   DJANGO_SETTINGS_MODULE="pharmacrm.settings")
         if self.vendor == "postgresql":
             assert self.postgres_admin_url
             name = f"soak_{label}_{os.getpid()}_{self._counter}".lower().replace("-", "_")
             base = self.postgres_admin_url.rsplit("/", 1)[0]
             psql(self.postgres_admin_url, f'DROP DATABASE IF EXISTS "{name}"')
             psql(self.postgres_admin_url, f'CREATE DATABASE "{name}"')
+            _CREATED_DATABASES.append((self.postgres_admin_url, name))
             env["DATABASE_URL"] = f"{base}/{name}"
         env.update(extra)
         return env
@@ -73,13 +81,141 @@ class Context:
         return result
 
     def migrated_env(self, label: str, *, demo: bool = False, **extra: str) -> dict[str, str]:
+        """A fresh database, migrated (and seeded with the demo data when ``demo``).
+
+        Migrating and seeding take a minute on two cores, so each vendor's result is built once per soak
+        run and cloned for every check (SQLite: the online backup API; PostgreSQL: CREATE DATABASE … TEMPLATE).
+        """
+        template = _template(self, "demo" if demo else "migrated")
+        env = self.fresh_env(label, **extra)
+        if self.vendor == "sqlite":
+            target = Path(env["PHARMACRM_VAR_DIR"]) / "pharmacrm.sqlite3"
+            source = sqlite3.connect(template["db"])
+            copy = sqlite3.connect(target)
+            with copy:
+                source.backup(copy)
+            copy.execute("PRAGMA journal_mode=WAL")
+            copy.close()
+            source.close()
+            uploads = Path(template["var"]) / "uploads"
+            if uploads.exists():
+                shutil.copytree(uploads, Path(env["PHARMACRM_VAR_DIR"]) / "uploads", dirs_exist_ok=True)
+        else:
+            name = env["DATABASE_URL"].rsplit("/", 1)[1]
+            assert self.postgres_admin_url
+            psql(self.postgres_admin_url, f'DROP DATABASE IF EXISTS "{name}"')
+            psql(self.postgres_admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{template["db"]}"')
+        return env
+
+    def build_env(self, label: str, *, demo: bool, **extra: str) -> dict[str, str]:
+        """Migrate (and seed) a new database the slow way; used once per run for the templates."""
         env = self.fresh_env(label, **extra)
         self.manage(env, "migrate", "--no-input", "-v0")
         if demo:
-            for seed in ("seed_demo", "seed_catalogue", "seed_samples", "seed_grading", "seed_engagement",
-                         "seed_content", "seed_service", "seed_surveys"):
+            for seed in DEMO_SEEDS:
                 self.manage(env, seed, "--if-empty", timeout=900)
         return env
+
+    def worker(self, env: dict[str, str], task: str, timeout: int = 600, **args: object) -> dict:
+        """Run ``soak.worker`` TASK in a new process on ``env``'s database; returns its JSON result."""
+        proc = self.spawn(env, task, **args)
+        out, err = proc.communicate(timeout=timeout)
+        return worker_result(proc, out, err)
+
+    def spawn(self, env: dict[str, str], task: str, **args: object) -> subprocess.Popen:
+        return subprocess.Popen([PYTHON, "-m", "soak.worker", task, json.dumps(args)], cwd=ROOT, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+DEMO_SEEDS = ("seed_demo", "seed_catalogue", "seed_samples", "seed_grading", "seed_engagement", "seed_content",
+              "seed_service", "seed_surveys")
+_TEMPLATES: dict[tuple[str, str], dict[str, str]] = {}
+_CREATED_DATABASES: list[tuple[str, str]] = []  # (admin url, name), dropped when the run ends
+
+
+#: seeded databases kept between soak runs (var/soak-cache), keyed by the code that builds them
+CACHE_DIR = ROOT / "var" / "soak-cache"
+#: seconds spent building templates, which the runner does not count against a check's budget
+TEMPLATE_SECONDS = [0.0]
+
+
+def _source_key(kind: str) -> str:
+    """A hash of everything that shapes a migrated/seeded database: migrations and seeding commands."""
+    digest = hashlib.sha256(kind.encode())
+    for path in sorted((ROOT / "pharmacrm").glob("*/migrations/*.py")) + sorted(
+            (ROOT / "pharmacrm").glob("*/management/**/*.py")) + sorted((ROOT / "pharmacrm").glob("*/seeds*.py")):
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _template(context: Context, kind: str) -> dict[str, str]:
+    """The migrated (or demo) database of this vendor, built once per code version and cached on disk."""
+    key = (context.vendor, kind)
+    if key in _TEMPLATES:
+        return _TEMPLATES[key]
+    t0 = time.monotonic()
+    builder = Context(workdir=context.workdir.parent / f"template-{kind}-{context.vendor}", vendor=context.vendor,
+                      postgres_admin_url=context.postgres_admin_url)
+    builder.workdir.mkdir(parents=True, exist_ok=True)
+    cached = CACHE_DIR / f"{kind}-{_source_key(kind)}.{'sqlite3' if context.vendor == 'sqlite' else 'dump'}"
+    if cached.exists():
+        env = builder.fresh_env(f"template_{kind}")
+        if context.vendor == "sqlite":
+            with contextlib.closing(sqlite3.connect(cached)) as source, \
+                    contextlib.closing(sqlite3.connect(sqlite_path(env))) as copy:
+                source.backup(copy)
+        else:
+            restore = [shutil.which("pg_restore") or "/usr/bin/pg_restore", "--no-owner", "--exit-on-error",
+                       "--dbname", env["DATABASE_URL"], str(cached)]
+            subprocess.run(restore, check=True, capture_output=True, timeout=600)
+        how = "restored from the cache"
+    else:
+        env = builder.build_env(f"template_{kind}", demo=kind == "demo")
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        for old in CACHE_DIR.glob(f"{kind}-*.{cached.suffix[1:]}"):
+            old.unlink()
+        if context.vendor == "sqlite":
+            with contextlib.closing(sqlite3.connect(sqlite_path(env))) as source, \
+                    contextlib.closing(sqlite3.connect(cached)) as copy:
+                source.backup(copy)
+        else:
+            dump = [shutil.which("pg_dump") or "/usr/bin/pg_dump", "--format=custom", "--no-owner", f"--file={cached}",
+                    env["DATABASE_URL"]]
+            subprocess.run(dump, check=True, capture_output=True, timeout=600)
+        how = "built"
+    if context.vendor == "sqlite":
+        db = str(sqlite_path(env))
+        with contextlib.closing(sqlite3.connect(db)) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    else:
+        db = env["DATABASE_URL"].rsplit("/", 1)[1]
+    took = time.monotonic() - t0
+    TEMPLATE_SECONDS[0] += took
+    print(f"  ({how} the {kind} {context.vendor} database in {took:.0f} s)", flush=True)
+    _TEMPLATES[key] = {"db": db, "var": env["PHARMACRM_VAR_DIR"]}
+    return _TEMPLATES[key]
+
+
+def worker_result(proc: subprocess.Popen, out: str, err: str) -> dict:
+    lines = [line for line in out.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"soak.worker exited {proc.returncode}: {err[-3000:]}")
+    return json.loads(lines[-1])
+
+
+def drop_created_databases() -> None:
+    """Drop every throw-away PostgreSQL database this run made (templates included)."""
+    while _CREATED_DATABASES:
+        url, name = _CREATED_DATABASES.pop()
+        with contextlib.suppress(Exception):
+            psql(url, f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
+            psql(url, f'DROP DATABASE IF EXISTS "{name}"')
+    _TEMPLATES.clear()
+
+
+def sqlite_path(env: dict[str, str]) -> Path:
+    return Path(env["PHARMACRM_VAR_DIR"]) / "pharmacrm.sqlite3"
 
 
 def psql(url: str, sql: str) -> None:
@@ -105,7 +241,9 @@ def gunicorn(env: dict[str, str], *, workers: int = 3, threads: int = 2,
         proc = subprocess.Popen(
             [PYTHON, "-m", "gunicorn", "pharmacrm.wsgi:application", "--bind", f"127.0.0.1:{port}",
              "--workers", str(workers), "--threads", str(threads), "--log-level", "warning",
-             "--error-logfile", "-", "--access-logfile", "-", "--graceful-timeout", "10"],
+             "--error-logfile", "-", "--access-logfile", "-", "--graceful-timeout", "10",
+             "--keep-alive", "0",  # as scripts/serve.sh: a reload cannot reset an idle kept-alive connection
+             "--access-logformat", '%(h)s "%(r)s" %(s)s %(b)s %(M)sms pid=%(p)s'],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
     base = f"http://127.0.0.1:{port}"
@@ -159,3 +297,23 @@ def start_postgres(workdir: Path) -> tuple[str, Callable[[], None]] | None:
         shutil.rmtree(data, ignore_errors=True)
 
     return f"postgres://postgres@127.0.0.1:{port}/postgres", stop
+
+
+def run_parallel(context: Context, env: dict[str, str], task: str, processes: int, *, timeout: int = 600,
+                 **args: object) -> list[dict]:
+    """Start ``processes`` workers running ``task`` at the same moment (after Django has loaded in each)."""
+    start_at = time.time() + 4 + processes * 0.4
+    procs = [context.spawn(env, task, start_at=start_at, **args) for _ in range(processes)]
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=timeout)
+        results.append(worker_result(proc, out, err))
+    return results
+
+
+def merge_errors(results: list[dict]) -> dict[str, int]:
+    merged: dict[str, int] = {}
+    for result in results:
+        for key, count in result.get("errors", {}).items():
+            merged[key] = merged.get(key, 0) + count
+    return merged

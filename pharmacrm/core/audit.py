@@ -125,6 +125,12 @@ def _lock_head() -> AuditChainHead:
     return head
 
 
+def lock_chain_head() -> None:
+    """Take the chain's lock now, inside the caller's transaction. A service that locks other rows and then
+    audits calls it first, so every writer takes its locks in one order (chain head first) and none deadlocks."""
+    _lock_head()
+
+
 def append(changes: Sequence[Change], *, actor: Any = None) -> list[AuditEntry]:
     """Append entries to the chain. Must run inside the caller's transaction."""
     if not changes:

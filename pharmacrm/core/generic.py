@@ -23,6 +23,8 @@ from pharmacrm.core.models import SavedFilter
 from pharmacrm.core.querysets import is_scoped
 from pharmacrm.core.saved_filters import normalize_querystring
 
+#: pages past this are empty anyway (10^7 × MAX_PAGE_SIZE rows); a cap keeps OFFSET within 64 bits
+MAX_PAGE_NUMBER = 10_000_000
 MAX_PAGE_SIZE = 200
 
 #: labels of the usual sort keys; a view adds its own in ``sort_labels``
@@ -78,10 +80,14 @@ class Page:
     """A page of rows fetched with LIMIT n+1 — no COUNT(*) on large tables."""
 
     def __init__(self, queryset: models.QuerySet, number: int, size: int):
-        self.number = max(1, number)
+        # beyond the last page a list is empty; a huge ?page= must not overflow the database's OFFSET (64-bit)
+        self.number = min(max(1, number), MAX_PAGE_NUMBER)
         self.size = size
         offset = (self.number - 1) * size
-        rows = list(queryset[offset:offset + size + 1])
+        try:
+            rows = list(queryset[offset:offset + size + 1])
+        except OverflowError:  # SQLite: an id filter beyond 64 bits (?institution=-1e308) matches no row
+            rows = []
         self.has_next = len(rows) > size
         self.object_list = rows[:size]
         self.has_previous = self.number > 1

@@ -7,11 +7,17 @@ it is never edited — the next change is the next version.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import fcntl
+import threading
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,6 +27,7 @@ from pharmacrm.core.approvals import register_handler, request_approval
 from pharmacrm.core.audit import audited_create, audited_update
 from pharmacrm.core.models import ApprovalRequest, AuditAction
 from pharmacrm.core.notifications import notify
+from pharmacrm.core.querysets import allow_bulk_writes
 from pharmacrm.core.workflow import TransitionNotAllowed
 from pharmacrm.grading import engine, rules
 from pharmacrm.grading.choices import Dimension, RunKind, RunStatus, VersionStatus
@@ -31,6 +38,10 @@ from pharmacrm.org.scope import authorize
 APPROVAL_KIND = "grading.rules"
 #: a run still marked running after this long died with its worker and no longer blocks a new one
 STALE_RUN_HOURS = 6
+#: an on-demand run waits in the queue before a worker computes it; within this time it is not taken for dead
+QUEUED_RUN_MINUTES = 10
+#: the PostgreSQL advisory-lock key held while a run is computed (any number unique in the app)
+COMPUTING_LOCK_KEY = 0x67726164  # "grad"
 #: how often drafting retries when another draft of the dimension took the number it chose
 DRAFT_ATTEMPTS = 3
 
@@ -143,8 +154,71 @@ def on_rejected(approval: ApprovalRequest, actor: Any) -> None:
 # --- runs ----------------------------------------------------------------------------------------------
 
 
+_computing = threading.local()
+
+
+@contextlib.contextmanager
+def computing(*, wait: bool = True) -> Iterator[bool]:
+    """Hold the "a run is being computed" lock; yields False when ``wait`` is off and someone else holds it.
+
+    The operating system drops the lock with the process that holds it (PostgreSQL: a session advisory lock;
+    SQLite, whose users share one host: ``flock`` on a file beside the database), so a run whose worker was
+    killed (kill -9, out of memory, a reboot) is known to be dead at once (RELIABILITY.md #28a).
+    Re-entrant within a process (the nightly job holds it across ``start_run`` and ``execute``).
+    """
+    depth = getattr(_computing, "depth", 0)
+    if depth:
+        _computing.depth = depth + 1
+        try:
+            yield True
+        finally:
+            _computing.depth -= 1
+        return
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)" if wait else "SELECT pg_try_advisory_lock(%s)",
+                           [COMPUTING_LOCK_KEY])
+            held = wait or bool(cursor.fetchone()[0])
+
+        def release() -> None:
+            if held:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s)", [COMPUTING_LOCK_KEY])
+    else:
+        handle = open(Path(settings.VAR_DIR) / "grading-run.lock", "a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            held = True
+        except BlockingIOError:
+            held = False
+        release = handle.close  # closing the file drops the lock
+    if not held:
+        release()  # nothing to release on PostgreSQL; closes the file on SQLite
+        yield False
+        return
+    _computing.depth = 1
+    try:
+        yield True
+    finally:
+        _computing.depth = 0
+        release()
+
+
+def _interrupted(running: Any) -> list[int]:
+    """Runs marked running whose computing process is gone: none holds the lock and the run is not waiting
+    in the queue (a nightly run is computed by the process that opened it, so it never waits)."""
+    with computing(wait=False) as free:
+        if not free:
+            return []
+    queued_since = timezone.now() - datetime.timedelta(minutes=QUEUED_RUN_MINUTES)
+    return [run.pk for run in running if run.kind == RunKind.NIGHTLY or run.created_at < queued_since]
+
+
 def start_run(*, actor: Any | None, kind: str = RunKind.ON_DEMAND, as_of: datetime.date | None = None) -> GradingRun:
-    """Open a run (the job computes it: ``execute``). On demand needs the right; the nightly job has no actor."""
+    """Open a run (the job computes it: ``execute``). On demand needs the right; the nightly job has no actor.
+
+    A run left "running" by a worker that died is marked failed here, so the next run can start at once.
+    """
     if actor is not None:
         authorize(actor, "grading.run_grading")
     elif kind != RunKind.NIGHTLY:
@@ -153,8 +227,14 @@ def start_run(*, actor: Any | None, kind: str = RunKind.ON_DEMAND, as_of: dateti
     engine.in_force(as_of)  # refuse early when a dimension has no rules in force
     with transaction.atomic():
         recent = timezone.now() - datetime.timedelta(hours=STALE_RUN_HOURS)
-        running = GradingRun.objects.select_for_update().filter(status=RunStatus.RUNNING, created_at__gte=recent)
-        if running.exists():
+        running = list(GradingRun.objects.select_for_update().filter(status=RunStatus.RUNNING, created_at__gte=recent))
+        dead = _interrupted(running) if running else []
+        if dead:
+            with allow_bulk_writes():
+                GradingRun.objects.filter(pk__in=dead).update(
+                    status=RunStatus.FAILED, finished_at=timezone.now(),
+                    error="interrupted: the process computing this run stopped before it finished")
+        if len(dead) < len(running):
             raise ValidationError({"__all__": _("A grading run is already under way; wait for it to finish.")})
         return audited_create(GradingRun, actor=actor, kind=kind, as_of=as_of, started_by=actor)
 
@@ -169,20 +249,23 @@ def request_run(*, actor: Any) -> GradingRun:
 
 
 def execute(run: GradingRun) -> GradingRun:
-    """Compute a run; a run already done or failed is left as it is (a task delivered twice does nothing)."""
-    current = GradingRun.objects.get(pk=run.pk)
-    if current.status != RunStatus.RUNNING:
-        return current
-    return engine.run(run=current)
+    """Compute an open run, holding the computing lock; a run already done or failed is left as it is (a task
+    delivered twice does nothing)."""
+    with computing():
+        current = GradingRun.objects.get(pk=run.pk)
+        if current.status != RunStatus.RUNNING:
+            return current
+        return engine.run(run=current)
 
 
 def nightly_run(as_of: datetime.date | None = None) -> GradingRun | None:
     """The nightly job's run for ``as_of`` (default today): one per day — None when it is done or under way."""
     as_of = as_of or policy.today()
-    if GradingRun.objects.filter(kind=RunKind.NIGHTLY, as_of=as_of,
-                                 status__in=(RunStatus.RUNNING, RunStatus.DONE)).exists():
-        return None
-    return execute(start_run(actor=None, kind=RunKind.NIGHTLY, as_of=as_of))
+    with computing():  # held from the opening of the run, so it is never taken for dead
+        if GradingRun.objects.filter(kind=RunKind.NIGHTLY, as_of=as_of,
+                                     status__in=(RunStatus.RUNNING, RunStatus.DONE)).exists():
+            return None
+        return execute(start_run(actor=None, kind=RunKind.NIGHTLY, as_of=as_of))
 
 
 def update_strategy(*, actor: Any, strategy: Strategy, changes: dict[str, Any],

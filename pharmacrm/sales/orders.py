@@ -30,6 +30,7 @@ from pharmacrm.core.audit import Change, append, audited_create, audited_delete,
 from pharmacrm.core.models import AuditAction
 from pharmacrm.core.money import format_yuan
 from pharmacrm.core.notifications import notify
+from pharmacrm.core.retry import retry_on_conflict
 from pharmacrm.core.workflow import TransitionNotAllowed, advance
 from pharmacrm.customers import qualification
 from pharmacrm.customers.choices import InstitutionKind
@@ -62,14 +63,44 @@ def _notify_owner(order: Order, actor: Any, title: str) -> None:
 # --- credit ---------------------------------------------------------------------------------------------
 
 
+def _lock_buyer(institution: Institution) -> None:
+    """One customer's credit at a time: the customer's row is locked first (as ``confirm_order`` does), so two
+    first limits of one customer cannot both be created (the second waits, then updates) and locks are taken
+    in one order (customer, limit, audit chain)."""
+    Institution.objects.select_for_update().filter(pk=institution.pk).first()
+
+
+@retry_on_conflict
 def set_credit_limit(*, actor: Any, institution: Institution, limit_fen: int, note: str = "") -> CreditLimit:
     """Finance sets how much the customer may owe at once; every change is audited."""
     authorize(actor, "sales.change_creditlimit")
     with transaction.atomic():
+        _lock_buyer(institution)
         current = CreditLimit.objects.select_for_update().filter(institution=institution).first()
         if current is None:
             return audited_create(CreditLimit, actor=actor, institution=institution, limit_fen=limit_fen, note=note)
         return audited_update(current, actor=actor, changes={"limit_fen": limit_fen, "note": note})
+
+
+@retry_on_conflict
+def adjust_credit_limit(*, actor: Any, institution: Institution, by_fen: int, note: str = "") -> CreditLimit:
+    """Finance raises (or lowers) the limit by an amount (a temporary raise for a tender, say).
+
+    The new limit is computed from the row read under its lock, never from a value the caller read
+    earlier: two raises at once both count (RELIABILITY.md #22, lost update).
+    """
+    authorize(actor, "sales.change_creditlimit")
+    if not isinstance(by_fen, int) or isinstance(by_fen, bool) or by_fen == 0:
+        raise ValidationError({"by_fen": _("Enter a whole amount in fen other than 0.")})
+    with transaction.atomic():
+        _lock_buyer(institution)
+        current = CreditLimit.objects.select_for_update().filter(institution=institution).first()
+        limit_fen = (current.limit_fen if current else 0) + by_fen
+        if limit_fen < 0:
+            raise ValidationError({"by_fen": _("The credit limit cannot go below zero.")})
+        if current is None:
+            return audited_create(CreditLimit, actor=actor, institution=institution, limit_fen=limit_fen, note=note)
+        return audited_update(current, actor=actor, changes={"limit_fen": limit_fen, "note": note or current.note})
 
 
 def open_receivables_fen(institution: Institution, *, excluding: Order | None = None) -> int:
@@ -210,6 +241,7 @@ def credit_refusal(order: Order) -> str | None:
         "limit": format_yuan(limit) if limit is not None else _("none set")}
 
 
+@retry_on_conflict
 def confirm_order(*, actor: Any, order: Order, credit_override_reason: str = "") -> Order:
     """Confirm a submitted order: GSP gate (never overridable), then the credit gate (finance may override)."""
     authorize(actor, "sales.confirm_order")

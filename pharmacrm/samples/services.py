@@ -44,9 +44,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pharmacrm.core import policy
-from pharmacrm.core.audit import audited_create, audited_delete, audited_update
+from pharmacrm.core.audit import audited_create, audited_delete, audited_update, lock_chain_head
 from pharmacrm.core.notifications import notify, notify_once_a_day
 from pharmacrm.core.querysets import allow_bulk_writes
+from pharmacrm.core.retry import retry_on_conflict
 from pharmacrm.core.uploads import store_file
 from pharmacrm.core.workflow import TransitionNotAllowed, advance
 from pharmacrm.customers.choices import ConsentPurpose
@@ -114,7 +115,10 @@ def _book(*, actor: Any, holder: Any, lot: SampleLot, kind: str, quantity: int, 
     """Append one ledger row and move the balance with it; refuses a movement that would go below zero.
 
     Runs inside the caller's transaction (the caller's ``atomic`` rolls back everything on a refusal).
+    The audit chain is locked before the balance, the order of callers that audit something first, so two
+    bookings of one balance cannot deadlock on PostgreSQL.
     """
+    lock_chain_head()
     balance = _lock_balance(holder, lot)
     if balance.quantity + quantity < 0:
         raise ValidationError({field: _("Only %(available)s of lot %(lot)s in stock: this would take the stock "
@@ -203,6 +207,7 @@ def dispatch_receipt(*, actor: Any, lot: SampleLot, to_holder: Any, quantity: in
     return transfer
 
 
+@retry_on_conflict
 def create_transfer(*, actor: Any, lot: SampleLot, to_holder: Any, quantity: int, note: str = "") -> StockTransfer:
     """A rep passes samples to a colleague: they leave the sender now and reach the colleague on confirmation."""
     authorize(actor, "samples.add_stocktransfer")
@@ -231,6 +236,7 @@ def _locked_transfer(transfer: StockTransfer) -> StockTransfer:
     return current
 
 
+@retry_on_conflict
 def confirm_transfer(*, actor: Any, transfer: StockTransfer) -> StockTransfer:
     """The recipient has the goods in hand: only now do they count in their stock."""
     with transaction.atomic():
@@ -244,6 +250,7 @@ def confirm_transfer(*, actor: Any, transfer: StockTransfer) -> StockTransfer:
     return transfer
 
 
+@retry_on_conflict
 def cancel_transfer(*, actor: Any, transfer: StockTransfer, reason: str) -> StockTransfer:
     """The sender withdraws it or the recipient refuses it (with a reason); a transfer's units go back."""
     with transaction.atomic():
@@ -269,6 +276,7 @@ def cancel_transfer(*, actor: Any, transfer: StockTransfer, reason: str) -> Stoc
 # --- returns and adjustments ---------------------------------------------------------------------------------
 
 
+@retry_on_conflict
 def return_stock(*, actor: Any, lot: SampleLot, quantity: int, reason: str = "") -> StockMovement:
     """A rep sends samples back to head office (expired, unwanted, leaving the company)."""
     authorize(actor, "samples.add_stockmovement")
@@ -279,6 +287,7 @@ def return_stock(*, actor: Any, lot: SampleLot, quantity: int, reason: str = "")
                      reason=(reason or "").strip())
 
 
+@retry_on_conflict
 def adjust_stock(*, actor: Any, holder: Any, lot: SampleLot, quantity: int, reason: str) -> StockMovement:
     """Correct a rep's stock (broken, lost, found) with a reason. A rep may write their own stock down; adding
     stock, or touching someone else's, is head office's (``samples.change_stockbalance``)."""
@@ -358,6 +367,7 @@ def used_allowance(contact: Contact, product: Product, on: datetime.datetime) ->
                                        disbursed_at__lt=on + period).aggregate(total=Sum("quantity"))["total"] or 0
 
 
+@retry_on_conflict
 def disburse(*, actor: Any, contact: Contact, lot: SampleLot, quantity: int, place: str,
              signature: bytes | str | None, institution: Institution | None = None,
              disbursed_at: datetime.datetime | None = None, notes: str = "") -> Disbursement:

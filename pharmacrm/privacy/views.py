@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -89,7 +90,7 @@ def request_complete(request: HttpRequest, pk: int) -> HttpResponse:
             if copy is not None:
                 response = HttpResponse(json.dumps(copy, ensure_ascii=False, indent=2),
                                         content_type="application/json; charset=utf-8")
-                response["Content-Disposition"] = f"attachment; filename*=UTF-8''{subject_request}.json"
+                response["Content-Disposition"] = content_disposition_header(True, f"{subject_request}.json")
                 return response
             messages.success(request, _("Request closed."))
             return redirect(subject_request.get_absolute_url())

@@ -56,6 +56,8 @@ INSTANCE_WRITES_UNGUARDED = {
     "samples.stockmovement": "ledger lines, inserted through audited_create / audited_bulk_create only",
     "samples.stockbalance": "the balance per holder and lot, kept by the ledger's own F() updates with the "
                             "movement's entry",
+    "privacy.personaldataaccess": "the personal-data access log, a log of its own (check 9): rows are only inserted "
+                                  "by privacy.services; the database refuses UPDATE and DELETE of rows under 180 days",
     "service.casearchive": "read-only: its save() refuses updates and delete() refuses; the insert is audited by "
                            "service.archive",
 }

@@ -78,7 +78,8 @@ def test_resident_id_needs_separate_consent(client: Any, org: dict[str, Any], mo
     contact = create_contact(actor=org["rep_east"], institution=org["institution_east"], name="王医生")
     login(client, org["rep_east"])
     url = f"/api/v1/contacts/{contact.pk}/"
-    response = client.patch(url, {"id_number": RESIDENT_ID}, content_type="application/json")
+    if_match = {"HTTP_IF_MATCH": f'"{contact.version}"'}
+    response = client.patch(url, {"id_number": RESIDENT_ID}, content_type="application/json", **if_match)
     assert response.status_code == 400 and "id_number" in response.json()["error"]["fields"]
     contact.refresh_from_db()
     assert contact.id_number == "" and not Consent.objects.filter(contact=contact).exists()
@@ -87,7 +88,7 @@ def test_resident_id_needs_separate_consent(client: Any, org: dict[str, Any], mo
     assert response.status_code == 400 and "id_number" in response.json()["error"]["fields"]
     assert not Contact.objects.filter(name="新医生").exists()
     response = client.patch(url, {"id_number": RESIDENT_ID, "sensitive_consent": "同意书 7"},
-                            content_type="application/json")
+                            content_type="application/json", **if_match)
     assert response.status_code == 200
     contact.refresh_from_db()
     assert contact.id_number == RESIDENT_ID
@@ -98,7 +99,7 @@ def test_resident_id_needs_separate_consent(client: Any, org: dict[str, Any], mo
     other = create_contact(actor=org["rep_east"], institution=org["institution_east"], name="李医生")
     monkeypatch.setattr(services, "_check_sensitive", lambda *args, **kwargs: False)
     assert client.patch(f"/api/v1/contacts/{other.pk}/", {"id_number": RESIDENT_ID},
-                        content_type="application/json").status_code == 200
+                        content_type="application/json", HTTP_IF_MATCH=f'"{other.version}"').status_code == 200
 
 
 def test_withdrawal_removes_the_person_from_marketing_in_the_same_transaction(

@@ -231,9 +231,17 @@ WRITES = [
 ]
 
 
+def _if_match(client: Any, url: str) -> dict[str, str]:
+    """Edits send the version last read (check 23): a write is refused 428 without it, before any field check."""
+    etag = client.get(url).headers.get("ETag")
+    return {"HTTP_IF_MATCH": etag} if etag else {}
+
+
 def _write(client: Any, world: dict[str, Any], write: Write, extra: dict[str, Any]) -> Any:
     payload = {**write.payload(world, next(_counter)), **extra}
-    return getattr(client, write.method)(write.url(world), payload, format="json")
+    url = write.url(world)
+    headers = _if_match(client, url) if write.method in ("patch", "put") else {}
+    return getattr(client, write.method)(url, payload, format="json", **headers)
 
 
 def _created(write: Write, response: Any) -> models.Model | None:
@@ -354,8 +362,8 @@ def test_reviewed_writable_fields_are_refused_to_a_rep(world: dict[str, Any]) ->
     case.refresh_from_db()
     assert case.owner_id != world["rep_east"].pk
     institution = world["institution_east"]
-    assert rep.patch(f"/api/v1/institutions/{institution.pk}/", {"owner": world["rep_west"].pk},
-                     format="json").status_code == 403
+    url = f"/api/v1/institutions/{institution.pk}/"
+    assert rep.patch(url, {"owner": world["rep_west"].pk}, format="json", **_if_match(rep, url)).status_code == 403
     created = rep.post("/api/v1/institutions/", {"name": "别人的诊所", "kind": "clinic", "division": "310104",
                                                  "owner": world["rep_west"].pk}, format="json")
     assert created.status_code == 400 and "owner" in created.json()["error"]["fields"]
@@ -382,8 +390,9 @@ def test_credit_limit_changes_only_through_finance_and_audited(world: dict[str, 
     rep = _rep_a(world)
     assert rep.post("/api/v1/credit-limits/", {"institution": institution.pk, "limit_fen": 10**9},
                     format="json").status_code == 403
-    rep.patch(f"/api/v1/institutions/{institution.pk}/", {"credit_limit": 10**9, "credit_limit_fen": 10**9,
-                                                          "limit_fen": 10**9}, format="json")
+    url = f"/api/v1/institutions/{institution.pk}/"
+    rep.patch(url, {"credit_limit": 10**9, "credit_limit_fen": 10**9, "limit_fen": 10**9}, format="json",
+              **_if_match(rep, url))
     assert not CreditLimit.objects.filter(institution=institution).exists()
     finance = APIClient()
     finance.force_authenticate(world["finance"])

@@ -32,7 +32,7 @@ BUDGETS = Path(__file__).with_name("query_budgets.json")
 
 #: who measures a list: head office sees the most rows, reps take the scoped path
 MEASURED_AS = ("leader", "admin", "compliance", "qa", "service_desk", "marketing", "medical", "pv_officer", "finance",
-               "steward", "manager_east", "rep_east")
+               "steward", "dpo", "manager_east", "rep_east")
 
 #: lists that answer something other than a page of rows, with the reason
 NOT_PAGINATED = {
@@ -48,6 +48,8 @@ FEW_ROWS = {
     "/api/v1/grading/changes/", "/api/v1/grading/runs/", "/api/v1/import-jobs/", "/api/v1/invoices/",
     "/api/v1/samples/disbursements/", "/api/v1/samples/reconciliations/", "/api/v1/samples/transfers/",
     "/api/v1/saved-filters/", "/api/v1/surveys/campaigns/", "/api/v1/tasks/", "/api/v1/visit-plans/",
+    # the demo seeds make no signatures, subject requests or retained GxP persons yet
+    "/api/v1/privacy/requests/", "/api/v1/privacy/retained/", "/api/v1/signatures/",
 }
 
 

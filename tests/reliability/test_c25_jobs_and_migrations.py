@@ -81,7 +81,8 @@ def test_every_periodic_job_is_known() -> None:
     assert set(periodic_tasks()) == {
         "core.worker_heartbeat", "core.daily_digest", "customers.licence_expiry_alerts", "engagement.special_visits",
         "engagement.care_reminders", "engagement.cadence_all", "grading.nightly_grading",
-        "samples.stock_count_reminders", "service.check_clocks", "service.retention_review"}
+        "samples.stock_count_reminders", "service.check_clocks", "service.retention_review",
+        "privacy.purge_inactive_contacts", "privacy.purge_access_log"}
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

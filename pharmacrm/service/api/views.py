@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpResponse
+from django.utils.http import content_disposition_header
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
@@ -110,12 +111,10 @@ class CaseUpdateSerializer(serializers.Serializer):
     contact = serializers.PrimaryKeyRelatedField(queryset=Contact.objects.all(), required=False, allow_null=True)
     product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all(), required=False, allow_null=True)
     batch_number = serializers.CharField(max_length=40, required=False, allow_blank=True)
-    version = serializers.IntegerField(required=False, min_value=1)
 
 
 class VoidSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500)
-    version = serializers.IntegerField(required=False, min_value=1)
 
 
 class CasePermissions(RolePermissions):
@@ -205,7 +204,6 @@ class CaseViewSet(ScopedModelViewSet):
         case = self.get_object()
         data = validated(CaseUpdateSerializer, request)
         reason = data.pop("reason")
-        data.pop("version", None)
         require_visible(Contact, request.user, data.get("contact"), "contact")
         require_visible(Product, request.user, data.get("product"), "product")
         return self._response(services.update_case(actor=request.user, case=case, changes=data, reason=reason,
@@ -225,7 +223,7 @@ class CaseViewSet(ScopedModelViewSet):
         """The case's archive (record, notes, clocks, audit trail, signature manifests) as a JSON download."""
         name, text = archive.archive_for_download(self.get_object(), request.user)
         response = HttpResponse(text, content_type="application/json; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        response["Content-Disposition"] = content_disposition_header(True, name)
         return response
 
     @extend_schema(request=None, responses=CaseSerializer)

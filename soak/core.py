@@ -60,7 +60,10 @@ class Context:
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
         env.update(PHARMACRM_VAR_DIR=str(var), HTTPS="false", DEBUG="false", PHARMACRM_PLAIN_STATIC="1",
                    PYTHONUNBUFFERED="1", ALLOWED_HOSTS="127.0.0.1,localhost,testserver", REQUIRE_ADMIN_2FA="false",
-                   SECRET_KEY="soak-only-" + "k" * 50,  # one key for a database and its clones/restores
+                   # one set of keys for a database and its clones and restores: the personal-data key opens the
+                   # sealed mobiles and resident IDs (a clone under another key answers 500 on every contact page)
+                   SECRET_KEY="soak-only-" + "k" * 50,
+                   PERSONAL_DATA_KEY="c29hay1vbmx5LXBlcnNvbmFsLWRhdGEta2V5LTAwMzI=",
                    DJANGO_SETTINGS_MODULE="pharmacrm.settings")
         if self.vendor == "postgresql":
             assert self.postgres_admin_url

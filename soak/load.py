@@ -67,6 +67,31 @@ class CrmUser(HttpUser):
             "institution": random.choice(self.identity["institutions"]), "title": "负载测试跟进",
             "due_on": "2031-01-15"})
 
+    @task(1)
+    def log_case(self) -> None:
+        """The service desk module: a rep logs a product consultation (its SLA clocks start with it)."""
+        if not self.identity["writes"]:
+            return
+        self.client.post("/api/v1/cases/", headers=self.api, name="POST /api/v1/cases/", json={
+            "institution": random.choice(self.identity["institutions"]), "kind": "consultation",
+            "title": "负载测试咨询", "description": "客户询问产品规格"})
+
+    @task(1)
+    def edit_customer(self) -> None:
+        """A human edit under optimistic locking: read the ETag, send it back; a 412 (someone with the same login
+        edited first) is the right answer, not a failure."""
+        if not self.identity["writes"]:
+            return
+        url = f"/api/v1/customers/{random.choice(self.identity['institutions'])}/"
+        etag = self.client.get(url, headers=self.api, name="/api/v1/customers/[id]/").headers.get("ETag", "")
+        with self.client.patch(url, headers={**self.api, "If-Match": etag}, name="PATCH /api/v1/customers/[id]/",
+                               json={"phone": f"021-6404{random.randint(1000, 9999)}"},
+                               catch_response=True) as response:
+            if response.status_code in (200, 412):
+                response.success()
+            else:
+                response.failure(f"{response.status_code}: {response.text[:200]}")
+
 
 @events.quitting.add_listener
 def gate(environment, **_kwargs) -> None:

@@ -39,3 +39,30 @@ def sqlite_pragmas(app_configs: Any = None, databases: Any = None, **kwargs: Any
         errors.append(Error("SQLite transaction_mode is not IMMEDIATE: a read-then-write transaction fails at once "
                             "with 'database is locked' instead of waiting", id="pharmacrm.E005"))
     return errors
+
+
+@register(Tags.database)
+def personal_data_key_opens_the_data(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list[Error]:
+    """The personal-data key must open what is stored: a database restored or moved without its key (var/
+    personal_data_key, or PERSONAL_DATA_KEY) would answer 500 on every page showing a contact's phone."""
+    if not databases or "default" not in databases:
+        return []
+    from django.db.utils import DatabaseError
+
+    from pharmacrm.core import crypto
+
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT mobile FROM customers_contact WHERE mobile LIKE %s LIMIT 1", [crypto.PREFIX + "%"])
+            row = cursor.fetchone()
+    except DatabaseError:  # not migrated yet
+        return []
+    if row is None:
+        return []
+    try:
+        crypto.open_value(row[0])
+    except Exception:  # noqa: BLE001 - InvalidTag or a malformed value: either way the key does not fit
+        return [Error("The personal-data key does not open the stored personal data: restore var/personal_data_key "
+                      "from the backup of this database, or set PERSONAL_DATA_KEY to the key it was written with",
+                      id="pharmacrm.E006")]
+    return []

@@ -48,3 +48,4 @@ def test_deferred_transactions_are_named(monkeypatch: Any) -> None:
     options = dict(connection.settings_dict["OPTIONS"], transaction_mode="DEFERRED")
     monkeypatch.setitem(connection.settings_dict, "OPTIONS", options)
     assert "pharmacrm.E005" in _ids()
+

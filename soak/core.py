@@ -146,7 +146,8 @@ def _source_key(kind: str) -> str:
     """A hash of everything that shapes a migrated/seeded database: migrations and seeding commands."""
     digest = hashlib.sha256(kind.encode())
     for path in sorted((ROOT / "pharmacrm").glob("*/migrations/*.py")) + sorted(
-            (ROOT / "pharmacrm").glob("*/management/**/*.py")) + sorted((ROOT / "pharmacrm").glob("*/seeds*.py")):
+            (ROOT / "pharmacrm").glob("*/management/**/*.py")) + sorted((ROOT / "pharmacrm").glob("*/seeds*.py")) + [
+            ROOT / "soak" / "core.py"]:  # the keys the databases are written with
         digest.update(str(path.relative_to(ROOT)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]

@@ -33,7 +33,7 @@ def test_a_lost_busy_timeout_is_named() -> None:
             cursor.execute("PRAGMA busy_timeout = 20000")
 
 
-@pytest.mark.django_db(transaction=True)  # the safety level cannot change inside a transaction
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # safety level: not inside a transaction
 def test_relaxed_durability_is_named() -> None:
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA synchronous = NORMAL")

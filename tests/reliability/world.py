@@ -76,6 +76,25 @@ def add_scoped_records(users: dict[str, Any]) -> None:
     if stock:
         samples.submit_reconciliation(actor=rep, counts=[{"lot": lot, "counted": quantity}
                                                          for lot, quantity in _lots(stock)])
+    add_privacy_and_signature_records(users, institution, doctor)
+
+
+def add_privacy_and_signature_records(users: dict[str, Any], institution: Any, doctor: Any) -> None:
+    """A subject request about rep_east's doctor, a GxP person kept sealed for QA after a deletion request, and a
+    QA signature on one of rep_east's complaint cases."""
+    from pharmacrm.core import signatures
+    from pharmacrm.core.policy import today
+    from pharmacrm.customers import services as customers
+    from pharmacrm.privacy import services as privacy
+    from pharmacrm.service import services as service
+
+    dpo, qa = users["dpo"], users["qa"]
+    privacy.open_request(actor=dpo, kind="access", contact=doctor, received_on=today())
+    complainant = customers.create_contact(actor=users["steward"], institution=institution, name="投诉药师")
+    case = service.open_case(actor=users["rep_east"], institution=institution, contact=complainant, kind="complaint",
+                             title="包装破损", description="两盒铝塑板破损")
+    privacy.anonymise_contact(actor=dpo, contact=complainant, reason="本人申请删除")
+    signatures.sign(actor=qa, obj=case, meaning="review", password="pharmacrm-demo", username=qa.username)
 
 
 def _lots(stock: dict[Any, int]) -> list[tuple[Any, int]]:

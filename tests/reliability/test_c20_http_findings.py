@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from pharmacrm.core import generic
+from pharmacrm.sales.tests.test_orders import _draft, shop  # noqa: F401 - shop is a fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -40,3 +41,15 @@ def test_an_id_filter_beyond_64_bits_matches_nothing(api_client: Any, org: dict[
     response = api_client.get("/api/v1/orders/", {"institution": "-1.7976931348623155e+308"})
     assert response.status_code in (200, 400)
     assert response.status_code == 400 or response.json()["results"] == []
+
+
+@pytest.mark.parametrize("shipment", [-(2**70), 2**70, 0])
+def test_an_invoice_naming_an_impossible_shipment_id_is_a_field_error(api_client: Any, org: dict[str, Any],
+                                                                      shop: dict[str, Any], shipment: int) -> None:  # noqa: F811
+    """The fuzzer's invoice with ``shipments: [-2**70]`` (SQLite: OverflowError → 500) is a 400 on its field."""
+    order = _draft(org, shop)
+    api_client.force_authenticate(org["admin"])
+    response = api_client.post(f"/api/v1/orders/{order.pk}/invoice/", {
+        "number": "1", "issued_on": "2026-01-01", "amount_fen": 1, "kind": "special", "shipments": [shipment]},
+        format="json")
+    assert response.status_code == 400 and "shipments" in response.json()["error"]["fields"]

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from pharmacrm.core.forms import add_service_errors
-from pharmacrm.core.generic import ScopedDetailView, ScopedListView, get_visible_or_404
+from pharmacrm.core.generic import SORT_LABELS, ScopedDetailView, ScopedListView, get_visible_or_404
 from pharmacrm.customers.models import Contact
 from pharmacrm.privacy import services
 from pharmacrm.privacy.filters import AccessFilter, SubjectRequestFilter
@@ -105,6 +105,7 @@ class AccessLogView(ScopedListView):
     filterset_class = AccessFilter
     select_related = ("approved_by",)
     sort_options = {"-at": ("-at", "-id"), "at": ("at", "id")}
+    sort_labels = {"-at": SORT_LABELS["-id"], "at": SORT_LABELS["id"]}
     page_size = 50
 
 

@@ -56,7 +56,7 @@ test: install translations
 
 # The fast half of the reliability battery alone, with one verdict line per check (it is also part of make test).
 reliability: install translations
-	HTTPS=false PHARMACRM_FAST_HASHER=1 PHARMACRM_PLAIN_STATIC=1 .venv/bin/pytest tests/reliability $(PYTEST_ARGS)
+	HTTPS=false PHARMACRM_FAST_HASHER=1 PHARMACRM_PLAIN_STATIC=1 .venv/bin/pytest tests/reliability tests/test_deploy.py $(PYTEST_ARGS)
 
 # Regenerate the committed OpenAPI schema (docs/api/schema.yaml) after an API change; review the diff and commit it.
 schema: install

@@ -42,6 +42,8 @@ CHECKS = {
 }
 
 _MODULE = re.compile(r"test_c(\d\d)_")
+#: checks proven by modules that predate the battery's naming
+OTHER_MODULES = {"tests/test_deploy.py": 16}
 
 
 class VerdictCollector:
@@ -52,10 +54,11 @@ class VerdictCollector:
 
     def pytest_runtest_logreport(self, report: Any) -> None:
         match = _MODULE.search(report.nodeid)
-        if not match:
+        number = int(match.group(1)) if match else OTHER_MODULES.get(report.nodeid.split("::")[0])
+        if number is None:
             return
         if report.when == "call" or report.outcome != "passed":
-            self.outcomes[int(match.group(1))][report.outcome] += 1
+            self.outcomes[number][report.outcome] += 1
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.outcomes:

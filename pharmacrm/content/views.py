@@ -30,6 +30,7 @@ from pharmacrm.core.generic import (
     require,
     service_error,
 )
+from pharmacrm.privacy.exports import export_of_persons
 
 REFUSALS = (ValidationError, StaleVersion, PermissionDenied)
 #: the columns of a delivery export (names of contacts only: no personal data beyond the name)
@@ -195,13 +196,16 @@ class PushDetailView(ScopedDetailView):
     model = ContentPush
     permission_required = "content.view_contentpush"
     template_name = "content/push_detail.html"
+    export_persons = "contact_id"
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.GET.get("format") == "csv":
             require(request, EXPORT_PERMISSION)
             push = self.get_object()
-            return export_csv(actor=request.user, queryset=self._deliveries(push), columns=DELIVERY_COLUMNS,
-                              name=f"content-push-{push.pk}", filters={"push": str(push.pk)})
+            deliveries = self._deliveries(push)
+            return export_of_persons(request, deliveries.values_list(self.export_persons, flat=True), lambda: export_csv(
+                actor=request.user, queryset=deliveries, columns=DELIVERY_COLUMNS, name=f"content-push-{push.pk}",
+                filters={"push": str(push.pk)}))
         return super().get(request, *args, **kwargs)
 
     def _deliveries(self, push: ContentPush) -> Any:
@@ -230,3 +234,4 @@ class DeliveryListView(ScopedListView):
     export_columns = DELIVERY_COLUMNS
     export_permission = EXPORT_PERMISSION
     export_name = "content-deliveries"
+    export_persons = "contact_id"

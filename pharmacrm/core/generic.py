@@ -148,6 +148,9 @@ class ScopedListView(ScopedMixin, TemplateView):
     export_name = "export"
     #: relations the export columns read beyond ``select_related``
     export_select_related: tuple[str, ...] = ()
+    #: the path from a row to the person it names ("pk" on contacts, "contact_id"): the export is then one of
+    #: personal data — logged per person, and above the policy's threshold only with the DPO's approval
+    export_persons: str | None = None
     #: the page may be named as a saved filter's list (``core.saved_filters.list_path``)
     offers_saved_filters = True
 
@@ -171,8 +174,16 @@ class ScopedListView(ScopedMixin, TemplateView):
         if self.export_select_related:
             queryset = queryset.select_related(*self.export_select_related)
         filters = {key: value for key, value in self.request.GET.items() if key != "format"}
-        return export_csv(actor=self.request.user, queryset=queryset, columns=self.export_columns,
-                          name=self.export_name, filters=filters)
+
+        def respond() -> HttpResponse:
+            return export_csv(actor=self.request.user, queryset=queryset, columns=self.export_columns,
+                              name=self.export_name, filters=filters)
+
+        if self.export_persons is None:
+            return respond()
+        from pharmacrm.privacy.exports import export_of_persons  # privacy builds on core
+
+        return export_of_persons(self.request, queryset.values_list(self.export_persons, flat=True), respond)
 
     def get_rows(self) -> tuple[Any, models.QuerySet]:
         queryset = self.get_queryset()

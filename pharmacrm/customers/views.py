@@ -36,7 +36,7 @@ from pharmacrm.customers.models import ChangeRequest, Consent, Contact, Institut
 from pharmacrm.org.roles import Role
 from pharmacrm.org.scope import can_see_unmasked_personal_data
 from pharmacrm.privacy.models import AccessPurpose
-from pharmacrm.privacy.services import ExportNeedsApproval, export_allowance, log_access, mark_export_used
+from pharmacrm.privacy.services import log_access
 
 SERVICE_ERRORS = (StaleVersion, ValidationError)
 
@@ -360,6 +360,7 @@ class ContactListView(ScopedListView):
     sort_options = {"-id": ("-id",), "name": ("name", "id")}
     export_permission = "customers.export_institution"
     export_name = "contacts"
+    export_persons = "pk"
 
     def get_queryset(self) -> Any:
         queryset = super().get_queryset()
@@ -375,26 +376,6 @@ class ContactListView(ScopedListView):
         context = super().get_context_data(**kwargs)
         log_access(self.request.user, context["rows"], AccessPurpose.LIST, path=self.request.get_full_path())
         return context
-
-    def export(self) -> HttpResponse:
-        """Every export of persons is logged; more than the policy's number needs the DPO's approval."""
-        if not self.can_export():
-            raise PermissionDenied
-        _filterset, queryset = self.get_rows()
-        ids = list(queryset.values_list("pk", flat=True))
-        query = "&".join(f"{key}={value}" for key, value in sorted(self.request.GET.items()) if key != "format")
-        try:
-            approval = export_allowance(actor=self.request.user, list_name="contacts", query=query, count=len(ids))
-        except ExportNeedsApproval as refusal:
-            return render(self.request, "privacy/export_refused.html", {"refusal": refusal}, status=403)
-        with transaction.atomic():
-            response = super().export()
-            log_access(self.request.user, ids, AccessPurpose.EXPORT, path=self.request.get_full_path(),
-                       approved_by=approval.approved_by if approval else None,
-                       detail=f"bulk export {approval.pk}" if approval else "")
-            if approval is not None:
-                mark_export_used(approval)
-        return response
 
     @property
     def export_columns(self) -> tuple[Any, ...]:  # type: ignore[override]

@@ -193,10 +193,30 @@ class BulkExport(BaseModel):
         ordering = ["-id"]
 
     def __str__(self) -> str:
-        return _("Export of %(count)s persons (%(list)s)") % {"count": self.person_count, "list": self.list_name}
+        return _("Export of %(count)s persons (%(list)s)") % {"count": self.person_count, "list": self.list_title}
 
     def get_absolute_url(self) -> str:
         return reverse("privacy:export_detail", args=[self.pk])
+
+    @property
+    def list_path(self) -> str:
+        """The exported list's page (requests before lists were named by path were all of contacts)."""
+        return self.list_name if self.list_name.startswith("/") else reverse("customers:contact_list")
+
+    @property
+    def list_title(self) -> str:
+        from django.urls import Resolver404, resolve
+
+        try:
+            view = resolve(self.list_path).func
+        except Resolver404:
+            return self.list_name
+        model = getattr(getattr(view, "view_class", None), "model", None)
+        return str(model._meta.verbose_name_plural) if model is not None else self.list_name
+
+    @property
+    def export_url(self) -> str:
+        return f"{self.list_path}?{self.query}{'&' if self.query else ''}format=csv"
 
 
 class RetainedQuerySet(ScopedQuerySet):

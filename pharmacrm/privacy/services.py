@@ -328,12 +328,27 @@ def request_export(*, actor: Any, list_name: str, query: str, count: int, purpos
         raise ValidationError({"purpose": [_("Say what the list is for.")]})
     if count < 1:
         raise ValidationError({"count": [_("An export holds at least one person.")]})
+    if not _is_list_page(list_name):
+        raise ValidationError({"list": [_("Not a list of this system that exports persons.")]})
     with transaction.atomic():
         bulk_export = audited_create(BulkExport, actor=actor, requested_by=actor, list_name=list_name[:64],
                                      query=query[:1000], person_count=count, purpose=purpose.strip()[:300])
         request_approval(actor=actor, subject=bulk_export, kind=BULK_EXPORT_APPROVAL,
                          title=str(bulk_export), roles=[Role.DPO])
     return bulk_export
+
+
+def _is_list_page(path: str) -> bool:
+    from django.urls import Resolver404, resolve
+
+    if not path.startswith("/") or path.startswith("//") or len(path) > 64:
+        return False
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return False
+    view_class = getattr(match.func, "view_class", None)
+    return bool(getattr(view_class, "export_persons", None))
 
 
 def export_approved(approval: Any, actor: Any) -> None:

@@ -290,6 +290,7 @@ class DisbursementListView(ScopedListView):
     sort_options = {"-id": ("-id",), "id": ("id",)}
     export_permission = "samples.view_disbursement"
     export_name = "sample-disbursements"
+    export_persons = "contact_id"
     export_columns = (
         (_l("Number"), "number"), (_l("Time"), "disbursed_at"), (_l("Rep"), "holder.full_name"),
         (_l("Recipient"), "contact.name"), (_l("Institution"), "institution.name"),

@@ -115,15 +115,16 @@ def test_large_export_needs_the_dpos_approval(client: Any, org: dict[str, Any], 
     assert "/privacy/exports/request/" in page and "3" in page
     assert PersonalDataAccess.objects.count() == before  # nothing left the system
     assert client.get("/customers/contacts/?format=csv&q=医生1").status_code == 200  # a small list is fine
-    form = client.get("/privacy/exports/request/?list=contacts&query=&count=3")
+    form = client.get("/privacy/exports/request/?list=/customers/contacts/&query=&count=3")
     assert form.status_code == 200
-    response = client.post("/privacy/exports/request/?list=contacts&query=&count=3",
-                           {"list": "contacts", "query": "", "count": 3, "purpose": "学术会议邀请名单"})
+    response = client.post("/privacy/exports/request/?list=/customers/contacts/&query=&count=3",
+                           {"list": "/customers/contacts/", "query": "", "count": 3, "purpose": "学术会议邀请名单"})
     assert response.status_code == 302
     bulk_export = BulkExport.objects.get()
     assert client.get("/customers/contacts/?format=csv").status_code == 403  # not approved yet
     approval = ApprovalRequest.objects.get(kind="privacy.bulk_export")
     approvals.decide(actor=dpo, approval=approval, approve=True, comment="", password=DEMO_PASSWORD)
+    assert 'href="/customers/contacts/?format=csv"' in client.get(bulk_export.get_absolute_url()).content.decode()
     exported = client.get("/customers/contacts/?format=csv")
     assert exported.status_code == 200 and "医生2" in _body(exported)
     row = PersonalDataAccess.objects.order_by("-id").first()
@@ -135,9 +136,9 @@ def test_large_export_needs_the_dpos_approval(client: Any, org: dict[str, Any], 
 
 def test_the_export_check_notices_a_missing_gate(client: Any, org: dict[str, Any],
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    from pharmacrm.customers import views
+    from pharmacrm.privacy import exports
 
-    monkeypatch.setattr(views, "export_allowance", lambda **kwargs: None)
+    monkeypatch.setattr(exports, "export_allowance", lambda **kwargs: None)
     from pharmacrm.core import policy
     from pharmacrm.privacy.policy import BULK_EXPORT_THRESHOLD
 
@@ -146,3 +147,66 @@ def test_the_export_check_notices_a_missing_gate(client: Any, org: dict[str, Any
     _contacts(org, 3)
     login(client, org["manager_east"])
     assert client.get("/customers/contacts/?format=csv").status_code == 200  # would have failed the check above
+
+
+def _person_exports() -> list[tuple[str, Any]]:
+    """(url pattern, view class) of every page whose CSV export names doctors or pharmacists: a list of contacts,
+    or columns read through a row's ``contact``."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    from pharmacrm.customers.models import Contact
+
+    found: list[tuple[str, Any]] = []
+
+    def walk(patterns: Any, prefix: str) -> None:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            elif isinstance(pattern, URLPattern):
+                view = getattr(pattern.callback, "view_class", None)
+                declared = getattr(view, "export_columns", ())
+                if isinstance(declared, property):  # columns chosen per user: look at the model only
+                    declared = (("", "<per user>"),)
+                columns = [str(accessor) for _header, accessor in declared or () if isinstance(accessor, str)]
+                if view is None or not columns:
+                    continue
+                if getattr(view, "model", None) is Contact or any(c.startswith("contact.") for c in columns):
+                    found.append((prefix + str(pattern.pattern), view))
+
+    walk(get_resolver().url_patterns, "/")
+    return found
+
+
+def test_every_export_of_persons_passes_the_gate() -> None:
+    """A new list exporting contacts' names without ``export_persons`` would leave the system unlogged and
+    unapproved; the push page's CSV is checked by the test below."""
+    exports = _person_exports()
+    assert {view.__name__ for _path, view in exports} >= {"ContactListView", "DeliveryListView",
+                                                          "DisbursementListView"}
+    ungated = [path for path, view in exports if not view.export_persons]
+    assert not ungated, f"exports of persons without export_persons (the approval gate): {ungated}"
+
+
+@pytest.mark.parametrize("kind", ["disbursements", "deliveries", "push"])
+def test_other_lists_of_persons_need_the_approval_too(client: Any, org: dict[str, Any], kind: str) -> None:
+    """Sample recipients and content receivers are persons as much as the contact list's rows."""
+    from pharmacrm.core import policy
+    from pharmacrm.privacy.models import PersonalDataAccess
+    from pharmacrm.privacy.policy import BULK_EXPORT_THRESHOLD
+    from tests.reliability.world import add_person_rows
+
+    policy.set_value(actor=org["admin"], key=BULK_EXPORT_THRESHOLD.key, value=2, effective_from=policy.today(),
+                     reason="test")
+    urls = add_person_rows(org, persons=3)
+    login(client, urls["marketing"] if kind == "push" else org["manager_east"])  # pushes are head office's
+    before = PersonalDataAccess.objects.count()
+    refused = client.get(urls[kind] + "?format=csv")
+    assert refused.status_code == 403, refused.status_code
+    assert f"list={urls[kind].replace('/', '%2F')}" in refused.content.decode()
+    assert PersonalDataAccess.objects.count() == before
+    policy.set_value(actor=org["admin"], key=BULK_EXPORT_THRESHOLD.key, value=3, effective_from=policy.today(),
+                     reason="test")
+    exported = client.get(urls[kind] + "?format=csv")
+    assert exported.status_code == 200
+    row = PersonalDataAccess.objects.order_by("-id").first()
+    assert (row.purpose, row.subject_count) == ("export", 3)

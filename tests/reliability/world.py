@@ -102,3 +102,32 @@ def _lots(stock: dict[Any, int]) -> list[tuple[Any, int]]:
 
     lots = SampleLot.objects.in_bulk(list(stock))
     return [(lots[pk], quantity) for pk, quantity in stock.items()]
+
+
+def add_person_rows(org: dict[str, Any], persons: int) -> dict[str, Any]:
+    """``persons`` consenting doctors at rep_east's hospital, each given a sample and sent a pushed paper: the
+    lists that name them (kind → page) for the export gate's tests, and the marketing user who pushed."""
+    import datetime
+
+    from pharmacrm.content import services as content
+    from pharmacrm.content.tests.conftest import classify
+    from pharmacrm.core.policy import today
+    from pharmacrm.customers import services as customers
+    from pharmacrm.samples.tests.factories import give, make_world
+
+    world = make_world(org)
+    since = today() - datetime.timedelta(days=30)
+    classify(org["institution_east"], depth="core", grade="premium")
+    for number in range(persons):
+        doctor = customers.create_contact(actor=org["steward"], institution=org["institution_east"],
+                                          name=f"受赠医生{number}")
+        for channel in ("visit", "wechat"):
+            customers.record_consent(actor=org["steward"], contact=doctor, channel=channel, purpose="academic",
+                                     granted_on=since, evidence="签字同意书")
+        give(world, contact=doctor)
+    item = content.save_item(actor=world["marketing"], kind="literature", title="SGLT2抑制剂心衰获益",
+                             source="NEJM 2024;390:1-10", interpretation="射血分数保留的心衰患者同样获益。")
+    item = content.approve_item(actor=org["compliance"], item=item)
+    push = content.send_push(actor=world["marketing"], item=item, dimension="depth", klass="core", channel="wechat")
+    return {"disbursements": "/samples/disbursements/", "deliveries": "/content/deliveries/",
+            "push": f"/content/pushes/{push.pk}/", "marketing": world["marketing"]}

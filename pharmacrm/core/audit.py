@@ -293,14 +293,32 @@ def audited_delete(obj: models.Model, *, actor: Any, reason: str = "") -> None:
     """Delete one record and keep its last values in the audit trail."""
     _require_reason(type(obj), AuditAction.DELETE, reason)
     with transaction.atomic():
-        before = snapshot(obj)
         repr_ = str(obj)
         pk = obj.pk
-        append([Change(AuditAction.DELETE, obj, {k: [v, None] for k, v in before.items()}, reason, repr_)],
+        changes = [Change(AuditAction.DELETE, row, {k: [v, None] for k, v in snapshot(row).items()}, reason, str(row))
+                   for row in _cascaded(obj)]
+        before = snapshot(obj)
+        append([*changes, Change(AuditAction.DELETE, obj, {k: [v, None] for k, v in before.items()}, reason, repr_)],
                actor=actor)
         with allow_bulk_writes():
             obj.delete()
         obj.pk = pk
+
+
+def _cascaded(obj: models.Model) -> list[models.Model]:
+    """The audited records a delete of ``obj`` takes with it (``on_delete=CASCADE``: an order's lines), so each
+    leaves its last values in the trail too."""
+    from django.db import router
+    from django.db.models.deletion import Collector
+
+    collector = Collector(using=router.db_for_write(type(obj), instance=obj))
+    collector.collect([obj])
+    rows: list[models.Model] = [row for instances in collector.data.values() for row in instances]
+    for queryset in collector.fast_deletes:
+        rows.extend(queryset)
+    itself = (obj._meta.concrete_model, obj.pk)
+    return sorted((row for row in rows if isinstance(row, BaseModel) and (row._meta.concrete_model, row.pk) != itself),
+                  key=lambda row: (row._meta.label, row.pk))
 
 
 def audited_bulk_create(model: type[M], objs: Iterable[M], *, actor: Any, reason: str = "",

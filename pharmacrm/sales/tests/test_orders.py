@@ -485,3 +485,23 @@ def test_credit_limit_list_costs_the_same_for_one_customer_or_many(api_client: A
         orders.set_credit_limit(actor=shop["finance"], institution=other, limit_fen=100)
     rows, four = listing()
     assert len(rows) == 4 and four == one
+
+
+def test_a_deleted_order_leaves_its_lines_in_the_audit_trail(org: dict[str, Any], shop: dict[str, Any]) -> None:
+    """A delete cascades to the lines (on_delete=CASCADE): each line's last values are kept, not only the order's."""
+    from pharmacrm.core.audit import audited_delete
+    from pharmacrm.sales.models import OrderLine
+
+    order = orders.create_order(actor=org["rep_east"], institution=shop["pharmacy"],
+                                lines=[{"product": shop["pill"], "quantity": 10, "discount_fen": 0},
+                                       {"product": shop["pill"], "quantity": 5, "discount_fen": 100}])
+    line_ids = sorted(OrderLine.objects.filter(order=order).values_list("pk", flat=True))
+    assert len(line_ids) == 2
+    audited_delete(order, actor=org["rep_east"], reason="录入错误")
+    assert not OrderLine.objects.filter(pk__in=line_ids).exists()
+    deleted = AuditEntry.objects.filter(action="delete").order_by("id")
+    lines = [entry for entry in deleted if entry.content_type.model == "orderline"]
+    assert sorted(int(entry.object_id) for entry in lines) == line_ids
+    assert {entry.changes["quantity"][0] for entry in lines} == {10, 5}
+    assert all(entry.actor == org["rep_east"] and entry.reason == "录入错误" for entry in lines)
+    assert deleted.last().content_type.model == "order"

@@ -94,3 +94,56 @@ def test_a_complaint_from_a_visit_to_the_answered_survey(desk: dict[str, Any], l
     assert response.csat == 5 and response.invitation.case == case
     page.goto(link)  # once only
     page.wait_for_selector("text=该调查已回答")
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_quality_assurance_signs_sees_a_later_edit_undo_it_and_voids(org: dict[str, Any], live_server: Any,
+                                                                     browser_page: Any) -> None:  # noqa: F811
+    """QA signs closed quality cases (username and password at the first signing of the session, the password
+    alone at the next), sees a signature stop standing when the case is corrected later, and voids a case logged in
+    error — kept, with its reason. (The desk's closing under a signature: tests/reliability/test_c06_esignature.)"""
+    from conftest import DEMO_PASSWORD
+    from pharmacrm.core.models import Signature
+    from pharmacrm.service import services
+    from pharmacrm.service.choices import CaseStatus
+    from pharmacrm.service.models import Case
+    from tests.reliability.signing import quality_case, signers
+
+    world = signers(org)
+    first, second = quality_case(world, closed=True), quality_case(world, closed=True, title="外箱标签模糊")
+    mistaken = quality_case(world, title="重复登记")
+    page = browser_page
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    _sign_in(page, live_server.url, "qa")
+    page.goto(f"{live_server.url}{first.get_absolute_url()}")
+    assert page.locator("#signature-manifest").inner_text().count("质量保证 王敏") == 0
+    page.select_option("#id_meaning", "review")
+    page.fill("#id_username", "qa")  # the first signing of the session gives both components
+    page.fill("#id_password", DEMO_PASSWORD)
+    page.click("#sign-form button[type=submit]")
+    page.wait_for_selector("#signature-manifest:has-text('质量保证 王敏')")
+    assert page.locator("#signature-manifest").inner_text().count("质量保证 王敏") == 1
+    assert "有效" in page.locator("#signature-manifest").inner_text()
+    # the next signing in the same session asks for the password only
+    page.goto(f"{live_server.url}{second.get_absolute_url()}")
+    assert page.locator("#id_username").count() == 0
+    page.fill("#id_password", DEMO_PASSWORD)
+    page.click("#sign-form button[type=submit]")
+    page.wait_for_selector("#signature-manifest:has-text('质量保证 王敏')")
+    assert Signature.objects.filter(signer=world["qa"]).count() == 2
+    # the desk corrects the first case afterwards: its signature no longer stands
+    services.update_case(actor=world["agent"], case=Case.objects.get(pk=first.pk), changes={"batch_number": "A124"},
+                         reason="批号录错")
+    page.goto(f"{live_server.url}{first.get_absolute_url()}")
+    page.wait_for_selector("#resign-required")
+    assert "因后续修改而失效" in page.locator("#signature-manifest").inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "service-signed-case.png"), full_page=True)
+    # a case logged twice is voided, not deleted
+    page.goto(f"{live_server.url}{mistaken.get_absolute_url()}")
+    page.click("#void-form >> xpath=.. >> summary")
+    page.fill("#void-reason", "与前一案件重复登记")
+    page.click("#void-form button[type=submit]")
+    page.wait_for_selector("#case-status:has-text('已作废')")
+    assert "与前一案件重复登记" in page.locator("#case-void-reason").inner_text()
+    mistaken = Case.objects.get(pk=mistaken.pk)
+    assert mistaken.status == CaseStatus.VOIDED and mistaken.void_reason == "与前一案件重复登记"

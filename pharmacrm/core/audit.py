@@ -309,10 +309,13 @@ def _cascaded(obj: models.Model) -> list[models.Model]:
     """The audited records a delete of ``obj`` takes with it (``on_delete=CASCADE``: an order's lines), so each
     leaves its last values in the trail too."""
     from django.db import router
-    from django.db.models.deletion import Collector
+    from django.db.models.deletion import Collector, ProtectedError, RestrictedError
 
     collector = Collector(using=router.db_for_write(type(obj), instance=obj))
-    collector.collect([obj])
+    try:
+        collector.collect([obj])
+    except (ProtectedError, RestrictedError):
+        return []  # the delete itself refuses, with the same error (or the model's own guard first)
     rows: list[models.Model] = [row for instances in collector.data.values() for row in instances]
     for queryset in collector.fast_deletes:
         rows.extend(queryset)

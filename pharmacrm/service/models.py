@@ -181,6 +181,12 @@ class Case(BaseModel):
     def number(self) -> str:
         return f"CS{self.pk:08d}" if self.pk else "CS—"
 
+    @property
+    def reference(self) -> str:
+        """Number and kind: how messages and copies name the case — never its free text, which may name a person
+        (a stored notification, an e-mail or a planned visit would keep the name after the person's deletion)."""
+        return f"{self.number} {self.get_kind_display()}"
+
     def get_absolute_url(self) -> str:
         return reverse("service:case_detail", args=[self.pk])
 

@@ -90,7 +90,7 @@ def review(today: datetime.date | None = None) -> dict[str, int]:
         for case in cases:
             if case.get_absolute_url() in announced:
                 continue
-            notify(user, _("Past its retention date, for your decision: %(case)s") % {"case": str(case)},
+            notify(user, _("Past its retention date, for your decision: %(case)s") % {"case": case.reference},
                    url=case.get_absolute_url())
             told += 1
     return {"past_retention": len(cases), "notified": told, "deleted": 0}

@@ -188,7 +188,7 @@ def open_case(*, actor: Any, institution: Institution, kind: str, title: str, de
             except ValidationError as error:
                 raise ValidationError({"evidence": error.messages}) from error
         if owner.pk != actor.pk:
-            notify(owner, _("New case for you: %(case)s") % {"case": str(case)}, url=case.get_absolute_url())
+            notify(owner, _("New case for you: %(case)s") % {"case": case.reference}, url=case.get_absolute_url())
         if kind == CaseKind.COMPLAINT:
             _plan_problem_visit(case, actor)
         if pv_kind:
@@ -202,7 +202,7 @@ def _plan_problem_visit(case: Case, actor: Any = None) -> None:
     from pharmacrm.engagement.triggers import Event, raise_for
 
     raise_for([Event(case.institution_id, f"complaint:{case.pk}", VisitKind.PROBLEM,
-                     _("Complaint %(number)s: %(title)s") % {"number": case.number, "title": case.title})],
+                     _("Complaint %(number)s") % {"number": case.number})],
               actor=actor)
 
 
@@ -379,7 +379,7 @@ def reassign(*, actor: Any, case: Case, owner: Any, reason: str) -> Case:
         case = audited_update(case, actor=actor, changes={"owner": owner}, reason=reason)
         for clock in case.clocks.filter(stopped_at__isnull=True):
             audited_update(clock, actor=actor, changes={"owner": owner}, reason=reason)
-        notify(owner, _("Case reassigned to you: %(case)s") % {"case": str(case)}, body=reason,
+        notify(owner, _("Case reassigned to you: %(case)s") % {"case": case.reference}, body=reason,
                url=case.get_absolute_url())
     return case
 
@@ -473,7 +473,7 @@ def flag_pv(*, actor: Any, case: Case, kind: str, seriousness: str = "", aware_o
                      started_at=started, actor=actor)
         for officer in User.objects.filter(role=Role.PHARMACOVIGILANCE, is_active=True):
             notify(officer, _("Pharmacovigilance: %(kind)s in %(case)s") % {
-                "kind": PvKind(kind).label, "case": str(case)}, url=case.get_absolute_url(), email=True)
+                "kind": PvKind(kind).label, "case": case.reference}, url=case.get_absolute_url(), email=True)
     return case
 
 

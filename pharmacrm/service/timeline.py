@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from pharmacrm.customers.timeline import PageAction, TimelineItem, register, register_action, register_contact
+from pharmacrm.privacy.retained import masker
 from pharmacrm.service.models import Case
 
 
@@ -16,8 +17,9 @@ def _cases(user: Any, limit: int, rows: Any) -> list[TimelineItem]:
     if not user.has_perm("service.view_case"):
         return []
     rows = (rows & Case.objects.visible_to(user)).select_related("owner")
+    mask = masker(user)  # an anonymised complainant's name in a kept case's subject: QA only
     return [TimelineItem(when=case.received_at, title=_("%(kind)s: %(title)s") % {
-        "kind": case.get_kind_display(), "title": case.title},
+        "kind": case.get_kind_display(), "title": mask(case.title)},
         detail=f"{case.number} · {case.get_status_display()}", url=case.get_absolute_url(),
         icon="bi-life-preserver", actor=case.owner.get_full_name() or case.owner.username)
         for case in rows.order_by("-received_at", "-id")[:limit]]

@@ -189,6 +189,64 @@ def test_deletion_anonymises_but_gxp_cases_remain_for_qa_only(client: Any, org: 
         assert "樊嘉" not in body and MOBILE not in body
 
 
+def _kept_case_naming(org: dict[str, Any], officer: Any, complainant: Any) -> Any:
+    """A complaint whose subject, description and a note name the complainant, who then has themself deleted."""
+    from pharmacrm.privacy import services
+    from pharmacrm.service.services import add_note, open_case
+
+    complaint = open_case(actor=org["rep_east"], institution=org["institution_east"], kind="complaint",
+                          title="樊嘉主任反映包装破损", description="樊嘉主任说两盒外包装破损。", contact=complainant)
+    add_note(actor=org["rep_east"], case=complaint, body="已向樊嘉主任致歉", internal=True)
+    request = services.open_request(actor=officer, kind="deletion", contact=complainant, received_on=datetime.date.today())
+    services.complete_request(actor=officer, subject_request=request, outcome="已匿名化")
+    return complaint
+
+
+def _case_surfaces(client: Any, case: Any) -> str:
+    """Everything a user reads of the case: its page, the case list, the service queue, Today, the customer's
+    timeline, the case API (detail and list)."""
+    pages = (case.get_absolute_url(), "/service/cases/", "/service/", "/engagement/",
+             case.institution.get_absolute_url(), f"/api/v1/cases/{case.pk}/", "/api/v1/cases/")
+    bodies = []
+    for url in pages:
+        response = client.get(url)
+        if response.status_code == 200:
+            bodies.append(response.content.decode())
+    return "\n".join(bodies)
+
+
+def test_a_kept_cases_free_text_names_the_deleted_person_to_qa_only(client: Any, org: dict[str, Any], dpo: Any,  # noqa: F811
+                                                                     qa: Any, person: Any) -> None:  # noqa: F811
+    from pharmacrm.service.models import Case, CaseNote
+
+    complaint = _kept_case_naming(org, dpo, person)
+    assert Case.objects.get(pk=complaint.pk).description == "樊嘉主任说两盒外包装破损。"  # stored as entered
+    assert CaseNote.objects.get(case=complaint).body == "已向樊嘉主任致歉"
+    login(client, qa)
+    shown = client.get(complaint.get_absolute_url()).content.decode()
+    assert "樊嘉主任说两盒外包装破损" in shown and "已向樊嘉主任致歉" in shown
+    assert "樊嘉主任" in client.get(f"/api/v1/cases/{complaint.pk}/").json()["description"]
+    for user in (org["rep_east"], org["manager_east"], org["steward"], org["compliance"]):
+        login(client, user)
+        body = _case_surfaces(client, complaint)
+        assert "樊嘉" not in body, user.username
+    login(client, org["rep_east"])
+    api = client.get(f"/api/v1/cases/{complaint.pk}/").json()
+    assert (api["title"], api["description"], api["notes"][0]["body"]) == (
+        "***主任反映包装破损", "***主任说两盒外包装破损。", "已向***主任致歉")
+    assert "***主任说两盒外包装破损" in client.get(complaint.get_absolute_url()).content.decode()
+
+
+def test_the_free_text_check_notices_an_unmasked_surface(client: Any, org: dict[str, Any], dpo: Any,  # noqa: F811
+                                                         person: Any, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    from pharmacrm.privacy import retained
+
+    complaint = _kept_case_naming(org, dpo, person)
+    monkeypatch.setattr(retained, "may_read", lambda viewer: True)  # the mask switched off
+    login(client, org["rep_east"])
+    assert "樊嘉" in _case_surfaces(client, complaint)
+
+
 def test_correction_goes_through_the_audited_update(org: dict[str, Any], dpo: Any, person: Any) -> None:  # noqa: F811
     from pharmacrm.core.models import AuditEntry
     from pharmacrm.privacy import services

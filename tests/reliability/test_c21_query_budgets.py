@@ -48,8 +48,8 @@ FEW_ROWS = {
     "/api/v1/grading/changes/", "/api/v1/grading/runs/", "/api/v1/import-jobs/", "/api/v1/invoices/",
     "/api/v1/samples/disbursements/", "/api/v1/samples/reconciliations/", "/api/v1/samples/transfers/",
     "/api/v1/saved-filters/", "/api/v1/surveys/campaigns/", "/api/v1/tasks/", "/api/v1/visit-plans/",
-    # the demo seeds make no signatures, subject requests or retained GxP persons yet
-    "/api/v1/privacy/requests/", "/api/v1/privacy/retained/", "/api/v1/signatures/",
+    # the demo seeds make no subject requests or retained GxP persons yet
+    "/api/v1/privacy/requests/", "/api/v1/privacy/retained/",
 }
 
 

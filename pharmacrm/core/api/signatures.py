@@ -35,7 +35,8 @@ class SignatureSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_valid(self, signature: Signature) -> bool:
-        return signatures.verify(signature)
+        known = self.context.get("signature_validity") or {}
+        return known[signature.pk] if signature.pk in known else signatures.verify(signature)
 
 
 class SigningInputSerializer(serializers.Serializer):
@@ -96,6 +97,14 @@ class SignatureViewSet(ScopedReadOnlyViewSet):
     serializer_class = SignatureSerializer
     select_related = ("content_type",)
     permission_classes = [IsAuthenticated]  # rows are scoped: one's own signatures, all for head-office scope
+
+    def get_serializer(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("many") and args:  # a page: the signed records are read once, not once per signature
+            rows = list(args[0])
+            context = kwargs.setdefault("context", self.get_serializer_context())
+            context["signature_validity"] = signatures.validity(rows)
+            args = (rows, *args[1:])
+        return super().get_serializer(*args, **kwargs)
 
 
 def register(router: DefaultRouter) -> None:

@@ -35,6 +35,7 @@ from pharmacrm.core.signatures import SignatureRefused, continuity_of
 from pharmacrm.customers.models import Contact, Institution
 from pharmacrm.engagement.models import Visit
 from pharmacrm.org.models import User
+from pharmacrm.privacy import retained
 from pharmacrm.sales.models import Order, Product
 from pharmacrm.service import archive, clocks, services
 from pharmacrm.service.choices import CaseChannel, CaseKind, CaseStatus, PvKind, PvSeriousness, ReturnKind, RootCause
@@ -50,17 +51,32 @@ class ClockSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+#: a case's free text that may name its complainant (masked once the person is anonymised, QA excepted)
+CASE_TEXT = ("title", "description", "solution", "corrective_action", "void_reason")
+
+
+def _masked(serializer: serializers.Serializer, data: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    mask = retained.for_request(serializer.context.get("request"))
+    return {**data, **{name: mask(data[name]) for name in fields if data.get(name)}}
+
+
 class NoteSerializer(serializers.ModelSerializer):
     class Meta:
         model = CaseNote
         fields = ["id", "by", "internal", "body", "created_at"]
         read_only_fields = fields
 
+    def to_representation(self, instance: CaseNote) -> dict[str, Any]:
+        return _masked(self, super().to_representation(instance), ("body",))
+
 
 class CaseSerializer(serializers.ModelSerializer):
     clocks = ClockSerializer(many=True, read_only=True)
     notes = NoteSerializer(many=True, read_only=True)
     changed_since_original_entry = serializers.SerializerMethodField()
+
+    def to_representation(self, instance: Case) -> dict[str, Any]:
+        return _masked(self, super().to_representation(instance), CASE_TEXT)
 
     def get_changed_since_original_entry(self, case: Case) -> bool:
         """True when the record was changed after it was first entered (its audit trail has updates)."""

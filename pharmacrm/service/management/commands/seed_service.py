@@ -1,6 +1,7 @@
 """Demo service desk: on rep_east's customers, a complaint raised at a visit being investigated, a clinical
-inquiry waiting for medical affairs, a quality case flagged for pharmacovigilance, a return, a consultation closed
-and a complaint whose first response is overdue — then the clock check, as the job would run it."""
+inquiry waiting for medical affairs, a quality case flagged for pharmacovigilance, a quality case the desk closed
+under its signature and QA reviewed (signed), a case logged twice and voided, a return, a consultation closed and a
+complaint whose first response is overdue — then the clock check, as the job would run it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from pharmacrm.customers.management.commands.seed_demo import DEMO_PASSWORD
 from pharmacrm.customers.models import Contact, Institution
 from pharmacrm.engagement.models import Visit
 from pharmacrm.org.models import User
@@ -30,10 +32,10 @@ class Command(BaseCommand):
             self.stdout.write("seed_service: cases already exist; nothing to do (--if-empty)")
             return
         people = {user.username: user for user in User.objects.filter(
-            username__in=["rep_east", "service_desk", "medical", "pv_officer"])}
+            username__in=["rep_east", "service_desk", "medical", "pv_officer", "qa"])}
         rep = people.get("rep_east")
         customers = list(Institution.objects.visible_to(rep).live().order_by("id")[:5]) if rep else []
-        if len(people) < 4 or len(customers) < 5:
+        if len(people) < 5 or len(customers) < 5:
             self.stdout.write("seed_service: run seed_demo first; nothing to do")
             return
         agent = people["service_desk"]
@@ -62,6 +64,7 @@ class Command(BaseCommand):
                     description="药房开箱发现两盒铝塑板破损，已拍照留存。", contact=contact(third),
                     pv_kind="pqc", pv_seriousness="other")
                 services.respond(actor=agent, case=quality)
+                self._signed_and_voided(agent, people["qa"], third, product, contact(third), now)
             order = Order.objects.filter(institution=fourth).order_by("-id").first()
             if order is not None:
                 services.open_case(actor=agent, institution=fourth, kind="return", return_kind="exchange", order=order,
@@ -78,3 +81,25 @@ class Command(BaseCommand):
                                received_at=now - datetime.timedelta(days=2))
         clocks.check()
         self.stdout.write(self.style.SUCCESS(f"seed_service: {Case.objects.count()} cases"))
+
+    @staticmethod
+    def _signed_and_voided(agent: User, qa: User, institution: Institution, product: Product,
+                           contact: Contact | None, now: datetime.datetime) -> None:
+        """签名关闭 as the desk and QA do it (each re-authenticates with the demo password), and a duplicate voided."""
+        signed = services.open_case(
+            actor=agent, institution=institution, kind="quality", channel="hotline", severity="low", product=product,
+            batch_number="B2026-0302", title="说明书缺页", description="药房反映一盒包装内说明书缺第 3–4 页。",
+            contact=contact, received_at=now - datetime.timedelta(days=6))
+        services.respond(actor=agent, case=signed)
+        signed = services.move(actor=agent, case=signed, to="resolved", solution="补寄说明书；排查同批次包装线。")
+        signed = services.move(actor=agent, case=signed, to="confirmed")
+        services.sign_case(actor=agent, case=signed, meaning="responsibility", password=DEMO_PASSWORD,
+                           username=agent.username, root_cause="packaging",
+                           corrective_action="包装线加装说明书称重检测。")
+        services.sign_case(actor=qa, case=Case.objects.get(pk=signed.pk), meaning="review", password=DEMO_PASSWORD,
+                           username=qa.username)
+        duplicate = services.open_case(
+            actor=agent, institution=institution, kind="quality", channel="hotline", severity="low", product=product,
+            batch_number="B2026-0302", title="说明书缺页（重复登记）", description="同一来电登记了两次。",
+            contact=contact, received_at=now - datetime.timedelta(days=6))
+        services.void_case(actor=qa, case=duplicate, reason="与说明书缺页工单重复登记")

@@ -508,10 +508,9 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     owner = calendar.feed_owner(token)
     if owner is None:
         raise Http404
-    response = HttpResponse(calendar.ics(owner, request.build_absolute_uri("/")[:-1]),
-                            content_type="text/calendar; charset=utf-8")
-    response["Cache-Control"] = "private, max-age=900"
-    return response
+    # no caching header of its own: a rep's schedule is personal data, so the feed gets the site's no-store
+    return HttpResponse(calendar.ics(owner, request.build_absolute_uri("/")[:-1]),
+                        content_type="text/calendar; charset=utf-8")
 
 
 @login_required

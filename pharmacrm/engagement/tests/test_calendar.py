@@ -54,6 +54,7 @@ def test_the_feed_serves_the_reps_visits_behind_its_secret(client: Any, org: dic
     client.logout()  # a calendar app has no session
     response = feed_response(client, token)
     assert response.status_code == 200 and response["Content-Type"].startswith("text/calendar")
+    assert response["Cache-Control"] == "no-store"  # a rep's schedule stays out of caches
     events = [item for item in icalendar.Calendar.from_ical(response.content).walk("VEVENT")]
     assert [str(event["summary"]) for event in events] == [f"{org['institution_east'].name} · 介绍新适应症"]
     assert "王医生" not in response.content.decode()  # nothing about the people met

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from pharmacrm.core.crypto import open_value
@@ -25,25 +25,21 @@ def may_read(viewer: Any) -> bool:
     return bool(getattr(viewer, "has_perm", None)) and viewer.has_perm("privacy.view_retainedpersonaldata")
 
 
-def retained_names(contact_ids: Iterable[int | None] | None = None) -> list[str]:
-    """The kept names of those of ``contact_ids`` (default: of everyone) whose identity a GxP record retained."""
-    rows = RetainedPersonalData.objects.all()
-    if contact_ids is not None:
-        rows = rows.filter(contact_id__in={pk for pk in contact_ids if pk})
+def retained_names() -> list[str]:
+    """The kept names of everyone whose identity a GxP record retained (few: deleted complainants)."""
     names: set[str] = set()
-    for sealed in rows.values_list("sealed_identity", flat=True):
+    for sealed in RetainedPersonalData.objects.values_list("sealed_identity", flat=True):
         name = str(json.loads(open_value(sealed)).get("name") or "").strip()
         if len(name) >= MIN_NAME_LENGTH:
             names.add(name)
     return sorted(names, key=len, reverse=True)  # the longest first: "王建国" before "王建"
 
 
-def masker(viewer: Any, contact_ids: Iterable[int | None] | None = None) -> Callable[[str], str]:
-    """A function masking the retained names of these persons (default: of every retained person) in a text, for a
-    viewer who may not read them."""
+def masker(viewer: Any) -> Callable[[str], str]:
+    """A function masking every retained name in a text, for a viewer who may not read them (one query)."""
     if may_read(viewer):
         return _unchanged
-    names = retained_names(contact_ids)
+    names = retained_names()
     if not names:
         return _unchanged
     pattern = re.compile("|".join(re.escape(name) for name in names), re.IGNORECASE)

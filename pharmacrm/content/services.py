@@ -182,15 +182,17 @@ def _ask_for_approval(item: ContentItem) -> None:
         notify(reviewer, _("Content to approve: %(title)s") % {"title": item.title}, url=item.get_absolute_url())
 
 
-def approve_item(*, actor: Any, item: ContentItem) -> ContentItem:
+def approve_item(*, actor: Any, item: ContentItem, expected_version: int | None = None) -> ContentItem:
     """Compliance approves an item: accurate, cited, no overstated efficacy, nothing of value offered (seed 002
-    三.(一) 禁止夸大疗效). Not the author's own."""
+    三.(一) 禁止夸大疗效). Not the author's own. ``expected_version`` is the version compliance read: an item
+    changed since is not approved unseen (stale → refused, nothing written)."""
     authorize(actor, "content.approve_contentitem")
     if item.approved:
         raise ValidationError({"item": _("This item is approved already.")})
     if item.created_by_id == getattr(actor, "pk", None):
         raise ValidationError({"item": _("Someone other than the author approves an item.")})
-    return audited_update(item, actor=actor, changes={"approved_by": actor, "approved_at": timezone.now()})
+    return audited_update(item, actor=actor, changes={"approved_by": actor, "approved_at": timezone.now()},
+                          expected_version=expected_version)
 
 
 # --- schedules ---------------------------------------------------------------------------------------------------

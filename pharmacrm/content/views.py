@@ -118,7 +118,9 @@ def item_approve(request: HttpRequest, pk: int) -> HttpResponse:
     require(request, "content.approve_contentitem")
     item = get_visible_or_404(ContentItem, request.user, pk=pk)
     try:
-        services.approve_item(actor=request.user, item=item)
+        version = request.POST.get("version", "")  # the version compliance read
+        services.approve_item(actor=request.user, item=item,
+                              expected_version=int(version) if version.isdigit() else None)
     except REFUSALS as error:
         for message in getattr(error, "messages", None) or [str(error)]:
             messages.error(request, message)

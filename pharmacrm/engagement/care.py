@@ -246,7 +246,8 @@ def send_reminders(on: datetime.date | None = None) -> int:
 # --- greetings ---------------------------------------------------------------------------------------------------
 
 
-def save_template(*, actor: Any, title: str, text: str, occasion: str, template: Any = None) -> Any:
+def save_template(*, actor: Any, title: str, text: str, occasion: str, template: Any = None,
+                  expected_version: int | None = None) -> Any:
     """Marketing writes a template; a changed text needs approval again."""
     from pharmacrm.core.audit import audited_create, audited_update
     from pharmacrm.engagement.models import GreetingTemplate
@@ -258,18 +259,20 @@ def save_template(*, actor: Any, title: str, text: str, occasion: str, template:
         return audited_create(GreetingTemplate, actor=actor, **values)
     if values["text"] != template.text:
         values.update(approved_by=None, approved_at=None)
-    return audited_update(template, actor=actor, changes=values)
+    return audited_update(template, actor=actor, changes=values, expected_version=expected_version)
 
 
-def approve_template(*, actor: Any, template: Any) -> Any:
-    """Compliance approves a template: a message, no offer of anything of value."""
+def approve_template(*, actor: Any, template: Any, expected_version: int | None = None) -> Any:
+    """Compliance approves a template: a message, no offer of anything of value. ``expected_version`` is the version
+    compliance read: a text changed since is not approved unseen (stale → refused, nothing written)."""
     from django.utils import timezone
 
     from pharmacrm.core.audit import audited_update
     from pharmacrm.org.scope import authorize
 
     authorize(actor, "engagement.approve_greetingtemplate")
-    return audited_update(template, actor=actor, changes={"approved_by": actor, "approved_at": timezone.now()})
+    return audited_update(template, actor=actor, changes={"approved_by": actor, "approved_at": timezone.now()},
+                          expected_version=expected_version)
 
 
 @dataclass

@@ -559,7 +559,9 @@ def greeting_templates(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and request.POST.get("approve"):
         template = get_visible_or_404(GreetingTemplate, user, pk=request.POST["approve"])
         try:
-            care.approve_template(actor=user, template=template)
+            version = request.POST.get("version", "")
+            care.approve_template(actor=user, template=template,
+                                  expected_version=int(version) if version.isdigit() else None)
         except REFUSALS as error:
             refused(request, error)
         else:

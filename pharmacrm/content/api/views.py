@@ -24,8 +24,16 @@ from pharmacrm.content.models import (
     ContentPush,
     ContentSchedule,
 )
-from pharmacrm.core.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet, expected_version, require_visible, validated
+from pharmacrm.core.api.base import (
+    ScopedModelViewSet,
+    ScopedReadOnlyViewSet,
+    check_precondition,
+    expected_version,
+    require_visible,
+    validated,
+)
 from pharmacrm.grading.choices import StrategyDimension
+from pharmacrm.org.scope import authorize
 
 # --- items -------------------------------------------------------------------------------------------------------
 
@@ -80,7 +88,11 @@ class ContentItemViewSet(ScopedModelViewSet):
     @extend_schema(request=None, responses=ContentItemSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str | None = None) -> Response:
-        item = services.approve_item(actor=request.user, item=self.get_object())
+        """Needs ``If-Match`` with the version compliance read, like an edit: a changed item is not approved unseen."""
+        item = self.get_object()
+        authorize(request.user, "content.approve_contentitem")  # who may approve before which version
+        check_precondition(request, item)
+        item = services.approve_item(actor=request.user, item=item, expected_version=expected_version(request))
         return Response(ContentItemSerializer(item).data)
 
 

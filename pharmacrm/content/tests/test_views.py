@@ -43,7 +43,15 @@ def test_write_approve_preview_and_send_through_the_pages(client: Any, people: d
     assert b"name=\"send\"" not in client.post(reverse("content:push_create"), {
         "item": item.pk, "segment": "depth:core", "channel": "wechat", "preview": "1"}).content  # not approved yet
     login(client, people["compliance"])
-    assert client.post(reverse("content:item_approve", args=[item.pk])).status_code == 302
+    read = client.get(item.get_absolute_url()).content.decode()
+    seen = item.version
+    assert f'name="version" value="{seen}"' in read  # the approval names the version compliance read
+    services.save_item(actor=people["marketing"], item=item, kind="policy", title=item.title,  # edited meanwhile
+                       interpretation="住院用药更看重性价比与疗效。", source=item.source, expected_version=item.version)
+    stale = client.post(reverse("content:item_approve", args=[item.pk]), {"version": seen}, follow=True)
+    item.refresh_from_db()
+    assert not item.approved and "已被他人修改" in stale.content.decode()  # not approved unseen
+    assert client.post(reverse("content:item_approve", args=[item.pk]), {"version": item.version}).status_code == 302
     item.refresh_from_db()
     assert item.approved
     login(client, people["marketing"])
@@ -134,8 +142,19 @@ def test_the_api_mirrors_the_pages_and_its_scope(api_client: Any, sent: dict[str
     assert api_client.post("/api/v1/content/pushes/", payload, format="json").status_code == 400  # not approved
     assert api_client.post(f"/api/v1/content/items/{item_id}/approve/").status_code == 403
     api_client.force_authenticate(sent["compliance"])
-    assert api_client.post(f"/api/v1/content/items/{item_id}/approve/").json()["approved"] is True
-    assert api_client.post(f"/api/v1/content/items/{item_id}/approve/").status_code == 400  # already
+    approve = f"/api/v1/content/items/{item_id}/approve/"
+    assert api_client.post(approve).status_code == 428  # which version was read?
+    read = api_client.get(f"/api/v1/content/items/{item_id}/")["ETag"]
+    api_client.force_authenticate(sent["marketing"])  # marketing changes the text after compliance read it
+    assert api_client.patch(f"/api/v1/content/items/{item_id}/", {"interpretation": "县域市场增速是城市的两倍。"},
+                            format="json", HTTP_IF_MATCH=read).status_code == 200
+    api_client.force_authenticate(sent["compliance"])
+    assert api_client.post(approve, HTTP_IF_MATCH=read).status_code == 412  # not approved unseen
+    assert ContentItem.objects.get(pk=item_id).approved_at is None
+    current = api_client.get(f"/api/v1/content/items/{item_id}/")["ETag"]
+    assert api_client.post(approve, HTTP_IF_MATCH=current).json()["approved"] is True
+    assert api_client.post(approve, HTTP_IF_MATCH=api_client.get(
+        f"/api/v1/content/items/{item_id}/")["ETag"]).status_code == 400  # already
     api_client.force_authenticate(sent["marketing"])
     doctor(sent, sent["potential_east"], "潜力医生", ("wechat", "academic", LONG_AGO))
     preview = api_client.post("/api/v1/content/pushes/preview/", payload, format="json")

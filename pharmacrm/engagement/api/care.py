@@ -17,12 +17,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from pharmacrm.core import policy
-from pharmacrm.core.api.base import ScopedModelViewSet, expected_version
+from pharmacrm.core.api.base import ScopedModelViewSet, check_precondition, expected_version
 from pharmacrm.customers.choices import ConsentChannel
 from pharmacrm.customers.models import Contact
 from pharmacrm.engagement import care
 from pharmacrm.engagement.choices import Occasion
 from pharmacrm.engagement.models import Greeting, GreetingTemplate
+from pharmacrm.org.scope import authorize
 
 #: the longest window the calendar answers for at once (a quarter)
 MAX_CALENDAR_DAYS = 92
@@ -98,12 +99,9 @@ class GreetingTemplateViewSet(ScopedModelViewSet):
         data = payload.validated_data
         current = {"title": template.title, "text": template.text, "occasion": template.occasion} if template else {}
         values = {**current, **{name: data[name] for name in ("title", "text", "occasion") if name in data}}
-        if template is not None and (version := expected_version(request)) is not None and version != template.version:
-            from pharmacrm.core.audit import StaleVersion
-
-            raise StaleVersion(template.version)
         saved = care.save_template(actor=request.user, template=template, occasion=values.get("occasion", Occasion.ANY),
-                                   title=values.get("title", ""), text=values.get("text", ""))
+                                   title=values.get("title", ""), text=values.get("text", ""),
+                                   expected_version=expected_version(request) if template is not None else None)
         return Response(GreetingTemplateSerializer(saved).data,
                         status=status.HTTP_201_CREATED if template is None else status.HTTP_200_OK)
 
@@ -119,7 +117,12 @@ class GreetingTemplateViewSet(ScopedModelViewSet):
     @extend_schema(request=None, responses=GreetingTemplateSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str | None = None) -> Response:
-        template = care.approve_template(actor=request.user, template=self.get_object())
+        """Needs ``If-Match`` with the version compliance read, like an edit: a changed text is not approved unseen."""
+        template = self.get_object()
+        authorize(request.user, "engagement.approve_greetingtemplate")  # who may approve before which version
+        check_precondition(request, template)
+        template = care.approve_template(actor=request.user, template=template,
+                                         expected_version=expected_version(request))
         return Response(GreetingTemplateSerializer(template).data)
 
 

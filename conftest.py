@@ -1,54 +1,197 @@
-"""Test-wide fixtures: personas (healthchecks/Zulip style) over a small organisation.
+"""Test-wide fixtures: personas (healthchecks/Zulip style) over a small organisation, and the suite's database.
 
 rep_east (Shanghai, team 华东一组) and rep_west (Chengdu, team 西南一组) each own
 an institution; manager_east manages 华东一组; regional_east covers Shanghai;
 head-office roles see everything.
+
+The database is migrated once into a template and cloned per xdist worker; every test starts from the migrated
+rows, and the personas are written once per worker and replayed (``tests/dbstate.py`` says how and why).
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests import dbstate
+
 DEMO_PASSWORD = "pharmacrm-demo"
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+
+#: this worker's migrated rows, read once its database is cloned
+_BASE: dbstate.BaseState | None = None
+
+
+def pytest_addoption(parser: Any) -> None:
+    parser.addoption("--db-only", action="store_true",
+                     help="run only the tests that use the database (CI's second engine: the rest ran on the first)")
+
+
+def pytest_configure(config: Any) -> None:
+    from tests.reliability.battery import VerdictCollector
+
+    if not config.pluginmanager.has_plugin("reliability-verdicts"):
+        config.pluginmanager.register(VerdictCollector(), "reliability-verdicts")
+
+
+def uses_database(item: Any) -> bool:
+    from pytest_django.fixtures import _get_databases_for_test
+
+    databases, _serialized = _get_databases_for_test(item)
+    return bool(databases) or any(mark.name == "engine" for mark in item.iter_markers())
+
+
+def flushes_database(item: Any) -> bool:
+    """A transactional test: pytest-django empties every table after it."""
+    from pytest_django.fixtures import validate_django_db
+
+    marker = item.get_closest_marker("django_db")
+    if marker is not None:
+        transactional, reset_sequences, *_rest = validate_django_db(marker)
+        if transactional or reset_sequences:
+            return True
+    names = getattr(item, "fixturenames", ())
+    return any(name in names for name in ("transactional_db", "live_server", "django_db_reset_sequences"))
+
+
+def _rename(item: Any, nodeid: str) -> None:
+    """Give a test another id (pytest 9.2 keeps it as a parsed ``NodeId`` in ``_id``)."""
+    item._id = type(item._id).parse(nodeid)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    """Every test gets an id of its own (schemathesis names each operation's test after the function alone, and
+    pytest-xdist sends work by id); browser journeys count as slow and run one after another at the end, in one
+    worker (the ``@browser`` group), sharing one Chromium; ``--db-only`` leaves out the tests that never open a
+    connection."""
+    seen: set[str] = set()
+    for item in items:
+        if item.nodeid in seen:
+            _rename(item, f"{item.parent.nodeid}::{item.name}")
+        seen.add(item.nodeid)
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.slow)
+            _rename(item, f"{item.nodeid}@browser")
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+    if config.getoption("--db-only"):
+        kept = [item for item in items if uses_database(item)]
+        config.hook.pytest_deselected(items=[item for item in items if not uses_database(item)])
+        items[:] = kept
+
+
+def pytest_xdist_make_scheduler(config: Any, log: Any) -> Any:
+    """Work goes to the workers a module at a time (a module's fixtures, like the seeded demo company, are built
+    once), and the browser journeys (ids ending in ``@browser``) all to one."""
+    from xdist.scheduler import LoadGroupScheduling, LoadScopeScheduling
+
+    class ModuleOrGroupScheduling(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            if nodeid.rfind("@") > nodeid.rfind("]"):
+                return nodeid.split("@")[-1]
+            return LoadScopeScheduling._split_scope(self, nodeid)
+
+    return ModuleOrGroupScheduling(config, log) if config.getvalue("dist") == "loadgroup" else None
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> Any:
-    """pytest-django's test database, and at the end no stray session left to block dropping it.
-
-    Tests that kill a worker process (kill -9 during an import) or run a live server leave
-    PostgreSQL sessions behind for a moment; ``DROP DATABASE`` would then warn and keep it.
-    """
-    yield django_db_setup
+def django_db_setup(django_test_environment: Any, django_db_blocker: Any,
+                    django_db_modify_db_settings: Any) -> Any:
+    """This worker's test database, cloned from the migrated template (built first when missing)."""
+    global _BASE
     from django.db import connection
 
-    if connection.vendor == "postgresql":
-        with django_db_blocker.unblock(), connection.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    with django_db_blocker.unblock():
+        database = dbstate.setup_test_database()
+        _BASE = dbstate.BaseState.read(connection)
+    yield database
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            # Tests that kill a worker process or run a live server leave sessions behind for a moment.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                               "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        dbstate.teardown_test_database(database)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: Any, nextitem: Any) -> Any:
+    """After the last browser journey Chromium stops; after a transactional test's flush, every table is put back
+    as migrated (guards included)."""
+    try:
+        return (yield)
+    finally:
+        if nextitem is None or not nextitem.get_closest_marker("browser"):
+            chromium.stop()
+        if _BASE is not None and flushes_database(item):
+            from django.db import connection
+            from pytest_django.plugin import blocking_manager_key
+
+            with item.config.stash[blocking_manager_key].unblock():
+                _BASE.restore(connection)
+
+
+class Chromium:
+    """Debian's headless Chromium through Playwright, started by the first browser journey of a worker and stopped
+    after the last (they run one after another). Playwright's sync API keeps an event loop on this thread, so
+    Django's check against database calls from async code is lifted exactly that long."""
+
+    ARGS = ("--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync")
+
+    def __init__(self) -> None:
+        self.playwright: Any = None
+        self.browser: Any = None
+
+    def page(self, width: int, height: int) -> Any:
+        """A page in a context of its own: no cookie or storage of an earlier journey."""
+        if self.browser is None:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+            from playwright.sync_api import sync_playwright
+
+            self.playwright = sync_playwright().start()
+            self.browser = self.playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                                           args=list(self.ARGS))
+        context = self.browser.new_context(locale="zh-CN", viewport={"width": width, "height": height})
+        return context.new_page()
+
+    def stop(self) -> None:
+        if self.browser is not None:
+            self.browser.close()
+            self.playwright.stop()
+            self.browser = self.playwright = None
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+chromium = Chromium()
 
 
 @pytest.fixture
-def org(db: Any) -> dict[str, Any]:
+def browser_page() -> Any:
+    """A desktop-sized page (request ``org`` and ``live_server`` before it)."""
+    page = chromium.page(1280, 800)
+    yield page
+    page.context.close()
+
+
+@pytest.fixture
+def phone_page() -> Any:
+    """A phone-sized page (390 × 844)."""
+    page = chromium.page(390, 844)
+    yield page
+    page.context.close()
+
+
+def build_personas() -> dict[str, Any]:
+    from pharmacrm.core.audit import audited_update
     from pharmacrm.customers.services import create_institution
     from pharmacrm.org.models import Division
     from pharmacrm.org.roles import Role
     from pharmacrm.org.services import create_team, create_user
 
-    if not Division.objects.exists():  # a transactional test's flush empties migration-loaded tables
-        from pharmacrm.core.querysets import allow_bulk_writes
-        from pharmacrm.org.divisions import load_divisions
-
-        with allow_bulk_writes():
-            load_divisions(Division)
-    from django.contrib.auth.models import Group
-
-    if not Group.objects.filter(permissions__isnull=False).exists():  # likewise what post_migrate created
-        from django.core.management.sql import emit_post_migrate_signal
-
-        emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
     company = create_team(actor=None, name="销售部")
     east = create_team(actor=None, name="华东一组", parent=company)
     west = create_team(actor=None, name="西南一组", parent=company)
@@ -70,8 +213,6 @@ def org(db: Any) -> dict[str, Any]:
         "admin": user("admin", Role.ADMIN, company),
     }
     east.manager = people["manager_east"]
-    from pharmacrm.core.audit import audited_update
-
     audited_update(east, actor=None, changes={"manager": people["manager_east"]})
     steward = people["steward"]
     people["institution_east"] = create_institution(
@@ -82,6 +223,15 @@ def org(db: Any) -> dict[str, Any]:
         division=Division.objects.get(pk="510107"), owner=people["rep_west"])
     people["teams"] = {"company": company, "east": east, "west": west}
     return people
+
+
+#: the personas, written by ``build_personas`` once per worker and replayed for every other test that asks
+personas = dbstate.Replayed(build_personas)
+
+
+@pytest.fixture
+def org(db: Any) -> dict[str, Any]:
+    return personas()
 
 
 @pytest.fixture
@@ -121,20 +271,15 @@ def login(client: Any, user: Any) -> Any:
 
 @pytest.fixture(autouse=True)
 def _audit_guard_for_transactional_tests(request: Any) -> Any:
-    """Transactional tests end with a table flush, which the append-only guard refuses.
-
-    Re-install the guard before such a test (so it is really tested) and lift it
-    just before pytest-django flushes the tables.
-    """
-    marker = request.node.get_closest_marker("django_db")
-    if not (marker and marker.kwargs.get("transaction")):
+    """Transactional tests end with a table flush, which the append-only guards refuse: lift them just before
+    pytest-django flushes (the restore after the flush puts them back, so every test runs guarded)."""
+    if not flushes_database(request.node):
         yield
         return
     request.getfixturevalue("transactional_db")
     from django.db import connection
 
-    from pharmacrm.core.dbguards import install_audit_guard, remove_audit_guard
+    from pharmacrm.core.dbguards import remove_audit_guard
 
-    install_audit_guard(connection)
     yield
     remove_audit_guard(connection)

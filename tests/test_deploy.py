@@ -29,14 +29,6 @@ def test_check_deploy_is_clean() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_api_schema_validates() -> None:
-    result = subprocess.run(
-        [sys.executable, "manage.py", "spectacular", "--validate", "--fail-on-warn", "--file", os.devnull],
-        cwd=ROOT, env=_production_env(), capture_output=True, text=True, timeout=120,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
 def test_production_cookies_and_headers() -> None:
     script = (
         "import django;django.setup();from django.conf import settings as s;"

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
@@ -157,6 +156,11 @@ def on_rejected(approval: ApprovalRequest, actor: Any) -> None:
 _computing = threading.local()
 
 
+def lock_path() -> Path:
+    """SQLite: the file beside the database whose ``flock`` says a run is being computed on that database."""
+    return Path(f"{connection.settings_dict['NAME']}-grading.lock")
+
+
 @contextlib.contextmanager
 def computing(*, wait: bool = True) -> Iterator[bool]:
     """Hold the "a run is being computed" lock; yields False when ``wait`` is off and someone else holds it.
@@ -185,7 +189,7 @@ def computing(*, wait: bool = True) -> Iterator[bool]:
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_advisory_unlock(%s)", [COMPUTING_LOCK_KEY])
     else:
-        handle = open(Path(settings.VAR_DIR) / "grading-run.lock", "a")
+        handle = open(lock_path(), "a")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
             held = True

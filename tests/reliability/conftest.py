@@ -24,9 +24,3 @@ def rep_b(org: dict[str, Any]) -> Any:
 def manager(org: dict[str, Any]) -> Any:
     return org["manager_east"]
 
-
-def pytest_configure(config: Any) -> None:
-    from tests.reliability.battery import VerdictCollector
-
-    if not config.pluginmanager.has_plugin("reliability-verdicts"):
-        config.pluginmanager.register(VerdictCollector(), "reliability-verdicts")

@@ -33,6 +33,7 @@ from hypothesis import strategies as st
 
 from conftest import DEMO_PASSWORD
 from pharmacrm.core.models import AuditAction, AuditEntry
+from tests.reliability import schema as openapi
 
 pytestmark = pytest.mark.django_db
 
@@ -100,9 +101,7 @@ def writable_protected_fields(schema: dict[str, Any]) -> set[tuple[str, str, str
 
 @pytest.fixture(scope="module")
 def api_schema() -> dict[str, Any]:
-    from drf_spectacular.generators import SchemaGenerator
-
-    return SchemaGenerator().get_schema(request=None, public=True)
+    return openapi.api_schema()
 
 
 def test_no_writable_operation_accepts_an_unreviewed_protected_field(api_schema: dict[str, Any]) -> None:

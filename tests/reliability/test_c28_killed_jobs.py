@@ -13,11 +13,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
 
@@ -39,7 +37,7 @@ def _another_process_computing() -> Iterator[None]:
             other.execute("SELECT pg_advisory_lock(%s)", [services.COMPUTING_LOCK_KEY])
             yield
     else:
-        with open(Path(settings.VAR_DIR) / "grading-run.lock", "a") as handle:  # a second open file description
+        with open(services.lock_path(), "a") as handle:  # a second open file description
             fcntl.flock(handle, fcntl.LOCK_EX)
             yield
 

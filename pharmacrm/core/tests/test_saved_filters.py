@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.test import Client
 
-from conftest import login
+from conftest import CHROMIUM, login
 from pharmacrm.core import saved_filters
 from pharmacrm.core.models import AuditEntry, SavedFilter
 
@@ -331,23 +330,7 @@ def test_api_needs_authentication(api_client: Any, db: Any) -> None:
 # --- browser journey on a phone-sized screen -----------------------------------------------------
 
 
-CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "var" / "screenshots"
-
-
-@pytest.fixture
-def phone_page(monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        )
-        yield browser.new_page(locale="zh-CN", viewport={"width": 390, "height": 844})
-        browser.close()
 
 
 @pytest.mark.browser

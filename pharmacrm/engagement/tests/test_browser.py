@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.test_browser import CHROMIUM, SCREENSHOTS, _sign_in, browser_page  # noqa: F401  (the fixture)
+from conftest import CHROMIUM
+from tests.test_browser import SCREENSHOTS, _sign_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -17,7 +18,7 @@ pytestmark = [
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_rep_checks_in_reports_and_the_manager_comments(org: dict[str, Any], live_server: Any,
-                                                        browser_page: Any) -> None:  # noqa: F811
+                                                        browser_page: Any) -> None:
     from pharmacrm.customers import services as customers
     from pharmacrm.engagement.choices import VisitStatus
     from pharmacrm.engagement.models import FollowUp, Visit

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.test_browser import CHROMIUM, SCREENSHOTS, _sign_in, browser_page  # noqa: F401  (the fixture)
+from conftest import CHROMIUM
+from tests.test_browser import SCREENSHOTS, _sign_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -17,7 +18,7 @@ pytestmark = [
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_marketing_drafts_previews_and_publishes_a_rule_change(org: dict[str, Any], live_server: Any,
-                                                               browser_page: Any) -> None:  # noqa: F811
+                                                               browser_page: Any) -> None:
     from conftest import DEMO_PASSWORD
     from pharmacrm.grading.choices import VersionStatus
     from pharmacrm.grading.models import Classification, RuleVersion

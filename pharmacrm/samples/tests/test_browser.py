@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.test_browser import CHROMIUM, SCREENSHOTS, _sign_in, browser_page  # noqa: F401  (the fixture)
+from conftest import CHROMIUM
+from tests.test_browser import SCREENSHOTS, _sign_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -17,7 +18,7 @@ pytestmark = [
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_rep_hands_out_samples_and_the_doctor_signs(org: dict[str, Any], live_server: Any,
-                                                     browser_page: Any) -> None:  # noqa: F811
+                                                     browser_page: Any) -> None:
     from pharmacrm.samples.models import Disbursement
     from pharmacrm.samples.tests.factories import make_world
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.test_browser import CHROMIUM, SCREENSHOTS, _sign_in, browser_page  # noqa: F401  (the fixture)
+from conftest import CHROMIUM
+from tests.test_browser import SCREENSHOTS, _sign_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -19,7 +20,7 @@ pytestmark = [
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_complaint_from_a_visit_to_the_answered_survey(desk: dict[str, Any], live_server: Any,
-                                                         browser_page: Any) -> None:  # noqa: F811
+                                                         browser_page: Any) -> None:
     from django.utils import timezone
 
     from pharmacrm.customers import services as customers
@@ -98,7 +99,7 @@ def test_a_complaint_from_a_visit_to_the_answered_survey(desk: dict[str, Any], l
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_quality_assurance_signs_sees_a_later_edit_undo_it_and_voids(org: dict[str, Any], live_server: Any,
-                                                                     browser_page: Any) -> None:  # noqa: F811
+                                                                     browser_page: Any) -> None:
     """QA signs closed quality cases (username and password at the first signing of the session, the password
     alone at the next), sees a signature stop standing when the case is corrected later, and voids a case logged in
     error — kept, with its reason. (The desk's closing under a signature: tests/reliability/test_c06_esignature.)"""

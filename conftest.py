@@ -126,7 +126,7 @@ def pytest_runtest_teardown(item: Any, nextitem: Any) -> Any:
     finally:
         if nextitem is None or not nextitem.get_closest_marker("browser"):
             chromium.stop()
-        if _BASE is not None and flushes_database(item):
+        if _BASE is not None and nextitem is not None and flushes_database(item):  # None: the database is gone
             from django.db import connection
             from pytest_django.plugin import blocking_manager_key
 

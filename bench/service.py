@@ -1,7 +1,7 @@
 """The service desk at scale (issue 7 "Speed"): a team's queue and the breach list p95 ≤ 100 ms with 2M cases; the
 SLA check job over every open case ≤ 30 s.
 
-The bench database gets about 1.1 cases per institution (2M at 1.8M institutions; ``BENCH_SERVICE_CASES=N`` in the
+The bench database gets about 1.1 cases per institution, at least 5,000 (2M at 1.8M institutions; ``BENCH_SERVICE_CASES=N`` in the
 environment asks for another total, e.g. 2M on the 20k-institution database), generated inside the database and
 kept between runs:
 
@@ -57,6 +57,8 @@ from pharmacrm.service.choices import ClockBasis, ClockKind
 from pharmacrm.service.models import Case, SlaClock
 
 PER_INSTITUTION = 1.1
+#: at least this many cases, so that a small database (the smoke run of the suite) gives every list rows
+MINIMUM_CASES = 5000
 BUCKETS = 1000
 #: buckets from this one on hold open cases (the last 10 %)
 OPEN_FROM = 900
@@ -112,7 +114,8 @@ def _buckets(now: datetime.datetime) -> list[tuple[Any, ...]]:
 def ensure_cases(total: int | None = None) -> int:
     """Top the cases up to ``total`` (default 1.1 per institution), with their clocks; kept between runs."""
     institutions = Institution.objects.filter(owner__isnull=False).count()
-    total = total or int(os.environ.get("BENCH_SERVICE_CASES") or 0) or round(institutions * PER_INSTITUTION)
+    total = total or int(os.environ.get("BENCH_SERVICE_CASES") or 0) or max(round(institutions * PER_INSTITUTION),
+                                                                                  MINIMUM_CASES)
     have = Case._base_manager.count()
     if have >= total * 0.9:
         print(f"bench database holds {have} cases; not regenerating", flush=True)

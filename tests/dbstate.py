@@ -149,6 +149,7 @@ def _build_template(connection: Any, template: str) -> None:
     old_name, old_test_name = connection.settings_dict["NAME"], test_settings.get("NAME")
     building = f"{template}.building" if connection.vendor == "sqlite" else f"{template[:54]}_building"
     test_settings["NAME"] = building
+    _drop_stale_templates(connection, template)
     try:
         connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=False)
         if connection.vendor == "sqlite":
@@ -156,7 +157,6 @@ def _build_template(connection: Any, template: str) -> None:
                 cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         connection.close()
         _point_at(connection, old_name)
-        _drop_stale_templates(connection, template)
         if connection.vendor == "sqlite":
             os.replace(building, template)
         else:
@@ -171,10 +171,10 @@ def _build_template(connection: Any, template: str) -> None:
 
 
 def _drop_stale_templates(connection: Any, template: str) -> None:
-    """Templates of earlier migrations are of no further use."""
+    """Templates of earlier migrations (and a build that was interrupted) are of no further use."""
     prefix = template.rsplit("template-" if connection.vendor == "sqlite" else "template_", 1)[0]
     if connection.vendor == "sqlite":
-        for path in Path(prefix).parent.glob(f"{Path(prefix).name}template-*.sqlite3"):
+        for path in Path(prefix).parent.glob(f"{Path(prefix).name}template-*.sqlite3*"):
             path.unlink(missing_ok=True)
         return
     with connection._nodb_cursor() as cursor:

@@ -21,6 +21,7 @@ def _production_env(**extra: str) -> dict[str, str]:
     return env
 
 
+@pytest.mark.slow  # a manage.py process
 def test_check_deploy_is_clean() -> None:
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
@@ -29,6 +30,7 @@ def test_check_deploy_is_clean() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow  # a Python process with production settings
 def test_production_cookies_and_headers() -> None:
     script = (
         "import django;django.setup();from django.conf import settings as s;"

@@ -260,6 +260,7 @@ WRITING_COMMANDS = [
 ]
 
 
+@pytest.mark.slow  # every seed command
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_management_commands_audit_what_they_write_or_write_derived_tables() -> None:
     from tests.reliability.test_c25_jobs_and_migrations import ensure_reference_data

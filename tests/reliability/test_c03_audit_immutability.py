@@ -149,6 +149,7 @@ def test_verify_names_the_first_broken_entry(entries: list[int], kind: str) -> N
     assert f"#{expected}" in str(raised.value)
 
 
+@pytest.mark.slow  # a manage.py process each
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.parametrize("kind", ["edit", "delete", "swap"])
 def test_verify_exit_code_in_a_separate_process(entries: list[int], kind: str) -> None:

@@ -56,6 +56,9 @@ SHARED_WITH_REPS = {
 NONEXISTENT = "987654321"
 
 
+pytestmark = pytest.mark.slow  # the seeded demo company, every operation as every role
+
+
 @pytest.fixture(scope="module")
 def world(django_db_setup: Any, django_db_blocker: Any) -> Iterator[dict[str, Any]]:
     yield from seeded_world(django_db_blocker)

@@ -326,6 +326,7 @@ extra_fields = st.dictionaries(
 )
 
 
+@pytest.mark.slow  # 60 generated payloads
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow])
 @given(write=st.sampled_from(WRITES), extra=extra_fields)

@@ -28,6 +28,7 @@ def _api_schema() -> object:
 api_schema = _api_schema()
 
 
+@pytest.mark.slow  # manage.py spectacular in a process
 def test_generated_schema_equals_the_committed_one() -> None:
     changes = api_schema.diff(api_schema.generate())
     assert not changes, (

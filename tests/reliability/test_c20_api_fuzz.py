@@ -43,6 +43,9 @@ def no_internals(ctx: CheckContext, response: Any, case: Any) -> bool | None:
     return None
 
 
+pytestmark = pytest.mark.slow  # the seeded demo company, every API operation fuzzed
+
+
 @pytest.fixture(scope="module")
 def world(django_db_setup: Any, django_db_blocker: Any) -> Iterator[dict[str, Any]]:
     yield from seeded_world(django_db_blocker)

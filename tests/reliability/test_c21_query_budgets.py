@@ -54,6 +54,9 @@ FEW_ROWS = {
 }
 
 
+pytestmark = pytest.mark.slow  # the seeded demo company, every API list measured
+
+
 @pytest.fixture(scope="module")
 def world(django_db_setup: Any, django_db_blocker: Any) -> Iterator[dict[str, Any]]:
     yield from seeded_world(django_db_blocker)

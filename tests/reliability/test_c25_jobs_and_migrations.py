@@ -190,6 +190,7 @@ MIGRATED_APP = "service"
 BACK_TO = "0001_initial"
 
 
+@pytest.mark.slow  # migrations round trip
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_migrating_back_and_forth_keeps_the_audit_trail() -> None:
     from django.db.migrations.executor import MigrationExecutor

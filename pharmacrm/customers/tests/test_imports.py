@@ -428,6 +428,7 @@ def test_api_jobs_are_scoped(api_client: Any, org: dict[str, Any]) -> None:
 # --- kill -9 mid-import -------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a worker process killed with SIGKILL
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_kill_9_mid_import_leaves_nothing_and_the_job_runs_again(org: dict[str, Any], monkeypatch: Any) -> None:
     """The worker dies (SIGKILL) after writing the first chunk inside the commit transaction:

@@ -164,6 +164,7 @@ def test_bulk_path_writes_the_same_rows_with_one_audit_entry_per_batch(monkeypat
     assert contact.affiliations.filter(institution=contact.institution).exists()
 
 
+@pytest.mark.slow  # 3,000 institutions seeded
 def test_national_company_gives_reps_a_real_book(monkeypatch: pytest.MonkeyPatch) -> None:
     """At national scale a rep covers a few hundred customers, the rest wait with the city's manager."""
     from pharmacrm.customers.management.commands import seed_demo

@@ -15,6 +15,7 @@ from pharmacrm.service.models import Case
 from pharmacrm.service.retention import retention_date
 
 
+@pytest.mark.slow  # migrations round trip
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_backfill_gives_every_existing_case_its_retention_date(org: dict[str, Any]) -> None:
     from django.utils import timezone

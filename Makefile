@@ -13,22 +13,29 @@ export PYTHONDONTWRITEBYTECODE :=
 
 .PHONY: run install test quick lint bench lock migrate static translations demo worker check reliability soak clean schema
 
-run: install translations migrate static demo
+run: install translations
+	@$(MANAGE) prepare --demo
 	@scripts/serve.sh $(PORT)
 
 install: .venv/.installed node_modules/.installed
 
 .venv/.installed: requirements.lock
-	test -x $(PY) || python3 -m venv .venv
-	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
-	touch $@
+	@echo "→ installing the Python packages (requirements.lock) …"
+	@test -x $(PY) || python3 -m venv .venv
+	@$(PY) -m pip install --quiet --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	@touch $@
 
 node_modules/.installed: package-lock.json .venv/.installed
-	$(NPM) ci --no-audit --no-fund --loglevel=error
-	touch $@
+	@echo "→ installing the front-end assets (package-lock.json) …"
+	@$(NPM) ci --no-audit --no-fund --loglevel=error >/dev/null
+	@touch $@
 
-translations: install
-	@$(MANAGE) compile_translations
+# .po → .mo, only when a catalogue changed
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard pharmacrm/locale/*/LC_MESSAGES/*.po))
+translations: $(CATALOGUES)
+%.mo: %.po | .venv/.installed
+	@echo "→ compiling the translations …"
+	@$(MANAGE) compile_translations -v0
 
 migrate: install
 	@$(MANAGE) migrate --no-input -v0
@@ -36,15 +43,9 @@ migrate: install
 static: install
 	@$(MANAGE) collectstatic --no-input -v0
 
-demo: migrate
-	@$(MANAGE) seed_demo --if-empty
-	@$(MANAGE) seed_catalogue --if-empty
-	@$(MANAGE) seed_samples --if-empty
-	@$(MANAGE) seed_grading --if-empty
-	@$(MANAGE) seed_engagement --if-empty
-	@$(MANAGE) seed_content --if-empty
-	@$(MANAGE) seed_service --if-empty
-	@$(MANAGE) seed_surveys --if-empty
+# migrate, collect static assets and seed demo data into an empty database, each only when needed
+demo: install translations
+	@$(MANAGE) prepare --demo
 
 worker: install
 	$(MANAGE) run_huey

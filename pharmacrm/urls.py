@@ -1,7 +1,7 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from pharmacrm.core.views import healthz
+from pharmacrm.core.views import favicon, healthz
 from pharmacrm.surveys.public_views import survey_page
 
 urlpatterns = [
@@ -20,6 +20,7 @@ urlpatterns = [
     path("s/<str:token>/", survey_page, name="survey_public"),
     path("imports/", include("pharmacrm.core.import_urls")),
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
     path("api/v1/", include("pharmacrm.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

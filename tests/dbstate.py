@@ -120,7 +120,7 @@ def teardown_test_database(database: TestDatabase) -> None:
     connection.close()
     _point_at(connection, database.old_name)
     if connection.vendor == "sqlite":
-        for suffix in ("", "-wal", "-shm", "-journal"):
+        for suffix in ("", "-wal", "-shm", "-journal", "-grading.lock"):
             Path(f"{database.name}{suffix}").unlink(missing_ok=True)
     else:
         with connection._nodb_cursor() as cursor:
@@ -274,13 +274,14 @@ def read_all(connection: Any) -> dict[str, tuple[Table, list[Any]]]:
 class BaseState:
     """The migrated rows of this worker's database."""
 
+    database: str
     tables: list[Table]
     rows: dict[str, list[Any]]
 
     @classmethod
     def read(cls, connection: Any) -> BaseState:
         contents = read_all(connection)
-        return cls([table for table, _rows in contents.values()],
+        return cls(str(connection.settings_dict["NAME"]), [table for table, _rows in contents.values()],
                    {name: rows for name, (_table, rows) in contents.items() if rows})
 
     def restore(self, connection: Any) -> None:
@@ -290,6 +291,8 @@ class BaseState:
 
         from pharmacrm.core.dbguards import install_audit_guard, remove_audit_guard
 
+        if str(connection.settings_dict["NAME"]) != self.database:  # never any other database than the test one
+            raise RuntimeError(f"refusing to reset {connection.settings_dict['NAME']}: not {self.database}")
         remove_audit_guard(connection)
         with transaction.atomic(using=connection.alias):
             for table in self.tables:

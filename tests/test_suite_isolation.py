@@ -79,6 +79,15 @@ def test_a_committed_test_leaves_nothing_after_the_flush(org: dict[str, Any], ro
 
 
 @pytest.mark.django_db
+def test_the_reset_touches_no_database_but_the_test_one() -> None:
+    """The reset after a flush empties every table: it refuses a connection that points anywhere else."""
+    elsewhere = dbstate.BaseState(database="var/pharmacrm.sqlite3", tables=conftest._BASE.tables, rows={})
+    with pytest.raises(RuntimeError, match="refusing to reset"):
+        elsewhere.restore(connection)
+    assert Division.objects.exists()
+
+
+@pytest.mark.django_db
 def test_each_worker_has_a_database_of_its_own() -> None:
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     name = str(connection.settings_dict["NAME"])

@@ -1,4 +1,4 @@
-"""Notifications: an in-app inbox per user, and email (console by default, SMTP when configured)."""
+"""Notifications: an in-app inbox per user, and email (SMTP when configured, else var/mail/ and a console line)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ import socket
 
 from django.utils import timezone
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task
+from huey.contrib.djhuey import db_periodic_task, db_task, on_startup
 
 from pharmacrm.core.models import WorkerHeartbeat
 from pharmacrm.core.notifications import send_daily_digest
@@ -19,6 +19,12 @@ def beat(worker: str | None = None) -> None:
     WorkerHeartbeat.objects.update_or_create(
         worker=worker or socket.gethostname(), defaults={"beat_at": timezone.now()}
     )
+
+
+@on_startup()
+def beat_at_start() -> None:
+    """A starting worker beats at once, so /healthz calls it alive from the first request, not a minute later."""
+    beat()
 
 
 @db_periodic_task(crontab(minute="*"))

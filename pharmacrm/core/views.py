@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -34,6 +35,13 @@ def home(request: HttpRequest) -> HttpResponse:
         "notifications": Notification.objects.visible_to(user)[:5],
     }
     return render(request, "core/home.html", context)
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever a page links to (the API docs, a PDF, the 500 page): the app's icon."""
+    response = redirect(static("core/favicon.svg"))
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

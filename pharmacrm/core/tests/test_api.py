@@ -127,6 +127,23 @@ def test_healthz_reports_database_and_worker(client: Any, db: Any) -> None:
     assert body == {**body, "database": "ok", "worker": "ok", "status": "ok"}
 
 
+def test_favicon_is_served_to_anyone(client: Any, db: Any) -> None:
+    from django.templatetags.static import static
+
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302 and response["Location"] == static("core/favicon.svg")
+    assert 'rel="icon"' in client.get("/login/").content.decode()
+
+
+def test_a_starting_worker_is_alive_at_once(client: Any, db: Any) -> None:
+    """The consumer runs its start-up hooks in each worker thread before taking any job."""
+    from huey.contrib.djhuey import HUEY
+
+    assert client.get("/healthz").json()["worker"] == "missing"
+    HUEY._startup["beat_at_start"]()
+    assert client.get("/healthz").json()["worker"] == "ok"
+
+
 def test_schema_and_docs_are_served_locally(client: Any, db: Any) -> None:
     assert client.get("/api/schema/").status_code == 200
     docs = client.get("/api/docs/").content.decode()

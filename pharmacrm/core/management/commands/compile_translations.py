@@ -26,5 +26,5 @@ class Command(BaseCommand):
                 with mo_path.open("wb") as target:
                     write_mo(target, catalog, use_fuzzy=False)
                 compiled += 1
-        if options["verbosity"] > 1 or compiled:
+        if options["verbosity"] > 1 or (compiled and options["verbosity"]):
             self.stdout.write(f"translations: {compiled} catalogue(s) compiled")

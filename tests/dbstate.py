@@ -263,6 +263,24 @@ def count_rows(connection: Any, names: list[str]) -> list[int]:
         return list(cursor.fetchone())
 
 
+def advance_sequences(connection: Any, names: list[str]) -> None:
+    """PostgreSQL: each written table's id sequence past its highest id.
+
+    Rows copied back keep their ids, which a sequence does not see; and a test may have restarted the sequences
+    (``manage.py flush`` does). SQLite's AUTOINCREMENT follows explicit ids by itself."""
+    if connection.vendor != "postgresql" or not names:
+        return
+    from django.apps import apps
+    from django.core.management.color import no_style
+
+    wanted = set(names)
+    models = [model for model in apps.get_models(include_auto_created=True) if model._meta.db_table in wanted]
+    statements = connection.ops.sequence_reset_sql(no_style(), models)
+    if statements:
+        with connection.cursor() as cursor:
+            cursor.execute("\n".join(statements))
+
+
 def read_all(connection: Any) -> dict[str, tuple[Table, list[Any]]]:
     return {table.name: (table, read_rows(connection, table)) for table in tables(connection)}
 
@@ -298,6 +316,7 @@ class BaseState:
             for table in self.tables:
                 delete_rows(connection, table)
                 write_rows(connection, table, self.rows.get(table.name, []))
+            advance_sequences(connection, list(self.rows))
         install_audit_guard(connection)
         ContentType.objects.clear_cache()
 
@@ -400,6 +419,7 @@ def replay(connection: Any, snapshot: Snapshot) -> Any | None:
                 write_rows(connection, table, rows)
             for table, rows in snapshot.appended.values():
                 write_rows(connection, table, rows)
+            advance_sequences(connection, [*snapshot.replaced, *snapshot.appended])
     except DatabaseError:
         return None
     loaded: dict[tuple[type, Any], Any] = {}

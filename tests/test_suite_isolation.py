@@ -147,6 +147,24 @@ def test_replayed_personas_are_the_ones_the_builder_writes() -> None:
 
 
 @pytest.mark.django_db
+def test_new_rows_get_free_ids_even_after_the_sequences_restart() -> None:
+    """``manage.py flush`` restarts the id sequences (one reliability check flushes); replayed rows keep their ids,
+    so the replay moves the sequences past them (PostgreSQL; SQLite's AUTOINCREMENT does it by itself)."""
+    from django.core.management.color import no_style
+
+    from pharmacrm.org.roles import Role
+    from pharmacrm.org.services import create_user
+
+    with connection.cursor() as cursor:  # what flush does to the sequences
+        for sql in connection.ops.sequence_reset_by_name_sql(no_style(), [{"table": "org_user", "column": "id"}]):
+            cursor.execute(sql)
+    people = conftest.personas()
+    taken = {value.pk for value in people.values() if hasattr(value, "username")}
+    newcomer = create_user(actor=None, username="newcomer", full_name="newcomer", role=Role.REP)
+    assert newcomer.pk not in taken
+
+
+@pytest.mark.django_db
 def test_a_database_not_as_captured_gets_the_builder() -> None:
     """A test that wrote to the personas' tables first: the replay would collide, so the builder runs."""
     from pharmacrm.org.services import create_team

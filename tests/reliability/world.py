@@ -15,17 +15,15 @@ from typing import Any
 from django.core.management import call_command
 from django.db import transaction
 
-SEEDS = ("seed_demo", "seed_catalogue", "seed_samples", "seed_grading", "seed_engagement", "seed_content",
-         "seed_service", "seed_surveys")
-
 
 def seeded_world(django_db_blocker: Any, scale: int = 60) -> Iterator[dict[str, Any]]:
     """Yield the demo users by username inside a transaction that is rolled back afterwards."""
+    from pharmacrm.core.management.commands.prepare import demo_seeders
     from pharmacrm.org.models import User
 
     with django_db_blocker.unblock(), transaction.atomic():
         out = io.StringIO()
-        for name in SEEDS:
+        for name in demo_seeders():
             call_command(name, stdout=out, **({"scale": scale} if name == "seed_demo" else {}))
         users = {user.username: user for user in User.objects.all()}
         add_scoped_records(users)

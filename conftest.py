@@ -37,6 +37,12 @@ def pytest_configure(config: Any) -> None:
         config.pluginmanager.register(VerdictCollector(), "reliability-verdicts")
 
 
+def pytest_terminal_summary(terminalreporter: Any, config: Any) -> None:
+    if config.pluginmanager.has_plugin("randomly"):  # make test PYTEST_ARGS="-p randomly"
+        seed = config.option.randomly_seed
+        terminalreporter.write_line(f"tests ran in a random order; -p randomly --randomly-seed={seed} repeats it")
+
+
 def uses_database(item: Any) -> bool:
     from pytest_django.fixtures import _get_databases_for_test
 

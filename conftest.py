@@ -55,12 +55,26 @@ def _rename(item: Any, nodeid: str) -> None:
     item._id = type(item._id).parse(nodeid)
 
 
+def group_of(item: Any) -> str | None:
+    """Tests that share something costly run one after another in one worker: the browser journeys one Chromium,
+    the API-wide reliability checks one seeded demo company (each released after the group's last test)."""
+    if item.get_closest_marker("browser"):
+        return "browser"
+    if "seeded_company" in getattr(item, "fixturenames", ()):
+        return "company"
+    return None
+
+
+#: the test after the one being torn down (None after the last): a group's shared things go when it is outside
+following: Any = None
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     """Every test gets an id of its own (schemathesis names each operation's test after the function alone, and
-    pytest-xdist sends work by id); browser journeys count as slow and run one after another at the end, in one
-    worker (the ``@browser`` group), sharing one Chromium; ``--db-only`` leaves out the tests that never open a
-    connection."""
+    pytest-xdist sends work by id); browser journeys count as slow; the tests of a group get ``@group`` ids and run
+    together; groups first, then the modules with slow tests, so that the long units of work start early and no
+    worker waits for another at the end; ``--db-only`` leaves out the tests that never open a connection."""
     seen: set[str] = set()
     for item in items:
         if item.nodeid in seen:
@@ -68,8 +82,10 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
         seen.add(item.nodeid)
         if item.get_closest_marker("browser"):
             item.add_marker(pytest.mark.slow)
-            _rename(item, f"{item.nodeid}@browser")
-    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+        if group := group_of(item):
+            _rename(item, f"{item.nodeid}@{group}")
+    slow_modules = {item.module for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: 0 if group_of(item) else 1 if item.module in slow_modules else 2)
     if config.getoption("--db-only"):
         kept = [item for item in items if uses_database(item)]
         config.hook.pytest_deselected(items=[item for item in items if not uses_database(item)])
@@ -77,8 +93,8 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
 
 
 def pytest_xdist_make_scheduler(config: Any, log: Any) -> Any:
-    """Work goes to the workers a module at a time (a module's fixtures, like the seeded demo company, are built
-    once), and the browser journeys (ids ending in ``@browser``) all to one."""
+    """Work goes to the workers a module at a time (a module's fixtures are built once) and a group at a time (ids
+    ending in ``@group``), in the order of the collection (see ``pytest_collection_modifyitems``)."""
     from xdist.scheduler import LoadGroupScheduling, LoadScopeScheduling
 
     class ModuleOrGroupScheduling(LoadGroupScheduling):
@@ -87,7 +103,10 @@ def pytest_xdist_make_scheduler(config: Any, log: Any) -> Any:
                 return nodeid.split("@")[-1]
             return LoadScopeScheduling._split_scope(self, nodeid)
 
-    return ModuleOrGroupScheduling(config, log) if config.getvalue("dist") == "loadgroup" else None
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    config.option.loadscopereorder = False
+    return ModuleOrGroupScheduling(config, log)
 
 
 @pytest.fixture(scope="session")
@@ -127,11 +146,13 @@ def _back_to_migrated(test_case: Any) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: Any, nextitem: Any) -> Any:
-    """After the last browser journey, Chromium stops."""
+    """After the browser group's last test, Chromium stops (the seeded company goes with its module fixture)."""
+    global following
+    following = nextitem
     try:
         return (yield)
     finally:
-        if nextitem is None or not nextitem.get_closest_marker("browser"):
+        if nextitem is None or group_of(nextitem) != "browser":
             chromium.stop()
 
 

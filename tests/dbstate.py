@@ -5,9 +5,10 @@
   ``CREATE DATABASE … TEMPLATE``) instead of migrating from scratch. The template's name carries a hash of the
   migrations and of the code they and the post-migrate role sync read, so a change to any of them builds a new one.
 * **Every test starts from the migrated database.** The migrated rows (divisions, content types, permissions, role
-  groups, the rules and policy defaults) are kept as a snapshot. After a transactional test's flush, which empties
-  every table (and leaves the full-text side tables alone), the tables are put back exactly as migrated, with the
-  append-only guards, so whatever ran before, the next test sees the same database.
+  groups, the rules and policy defaults) are kept as a snapshot. A transactional test ends with every table put
+  back exactly as migrated, append-only guards included, in place of Django's flush (which empties the model
+  tables, leaves the full-text side tables alone, needs the guards lifted and, on PostgreSQL, truncates every
+  table and re-runs the post-migrate signal): whatever ran before, the next test sees the same database.
 * **Row snapshots.** A fixture that writes the same rows for hundreds of tests (the ``org`` personas) is built once
   per worker inside a transaction that is rolled back; the rows it wrote are kept and replayed in one INSERT (or
   COPY) per table. A replay is used only when it is exactly what the builder would do: the tables it writes hold
@@ -86,7 +87,6 @@ class TestDatabase:
     old_name: str
     name: str
     template: str
-    built: bool = False
 
 
 def setup_test_database(alias: str = "default") -> TestDatabase:
@@ -103,14 +103,12 @@ def setup_test_database(alias: str = "default") -> TestDatabase:
         template = str(Path(settings.VAR_DIR) / f"test-template-{key}.sqlite3")
     else:
         template = f"{name.rsplit('_gw', 1)[0]}_template_{key}"[:63]
-    built = False
     with _machine_lock(Path(settings.VAR_DIR)):
         if not _exists(connection, template):
             _build_template(connection, template)
-            built = True
         _clone(connection, template, str(name))
     _point_at(connection, str(name))
-    return TestDatabase(alias=alias, old_name=str(old_name), name=str(name), template=template, built=built)
+    return TestDatabase(alias=alias, old_name=str(old_name), name=str(name), template=template)
 
 
 def teardown_test_database(database: TestDatabase) -> None:
@@ -285,7 +283,7 @@ def read_all(connection: Any) -> dict[str, tuple[Table, list[Any]]]:
     return {table.name: (table, read_rows(connection, table)) for table in tables(connection)}
 
 
-# --- Back to the migrated database after a flush --------------------------------------------------------------
+# --- Back to the migrated database after a transactional test ------------------------------------------------
 
 
 @dataclass

@@ -28,8 +28,14 @@ from tests import dbstate
 MARK = "隔离检查"
 
 
-def nothing_left_behind() -> None:
-    """No team, institution, search term or audit entry of another test; the migrated rows and guards intact."""
+def nothing_left_behind(org: dict[str, Any]) -> None:
+    """No team, user, institution, search term or audit entry of another test (nor of a shared seeded company), the
+    migrated rows intact: only the personas are there."""
+    from pharmacrm.org.models import User
+
+    assert set(Institution.objects.values_list("pk", flat=True)) == {org["institution_east"].pk,
+                                                                      org["institution_west"].pk}
+    assert User.objects.count() == 8 and Team.objects.count() == 3
     assert not Team.objects.filter(name__startswith=MARK).exists()
     assert not Institution.objects.filter(name__startswith=MARK).exists()
     assert _search_ids("geli") == []  # the full-text side table, which a flush alone keeps
@@ -64,7 +70,7 @@ def audit_guard_refuses_an_edit() -> None:
 @pytest.mark.django_db
 @pytest.mark.parametrize("round_", [1, 2, 3])
 def test_a_rolled_back_test_leaves_nothing(org: dict[str, Any], round_: int) -> None:
-    nothing_left_behind()
+    nothing_left_behind(org)
     leave_traces(org)
     audit_guard_refuses_an_edit()
 
@@ -73,7 +79,7 @@ def test_a_rolled_back_test_leaves_nothing(org: dict[str, Any], round_: int) -> 
 @pytest.mark.parametrize("round_", [1, 2, 3])
 def test_a_committed_test_leaves_nothing_after_the_flush(org: dict[str, Any], round_: int) -> None:
     """Committed rows, search terms (which the flush alone keeps) and the guards lifted for the flush: all back."""
-    nothing_left_behind()
+    nothing_left_behind(org)
     leave_traces(org)
     audit_guard_refuses_an_edit()
 

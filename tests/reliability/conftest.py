@@ -5,6 +5,7 @@ rep_a and rep_b work different territories (Shanghai, Chengdu); manager leads re
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,3 +25,15 @@ def rep_b(org: dict[str, Any]) -> Any:
 def manager(org: dict[str, Any]) -> Any:
     return org["manager_east"]
 
+
+
+@pytest.fixture(scope="module")
+def seeded_company(django_db_setup: Any, django_db_blocker: Any) -> Iterator[dict[str, Any]]:
+    """The seeded demo company's users by username (tests/reliability/world.py), kept from one module of the
+    ``company`` group to the next and rolled back after its last."""
+    import conftest
+    from tests.reliability.world import shared_company
+
+    yield shared_company.get(django_db_blocker)
+    if conftest.following is None or conftest.group_of(conftest.following) != "company":
+        shared_company.release()

@@ -17,7 +17,6 @@ The records come from the demo seeds (tests/reliability/world.py), which write t
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -28,7 +27,6 @@ from rest_framework.test import APIClient
 
 from conftest import login
 from tests.reliability import schema as openapi
-from tests.reliability.world import seeded_world
 
 #: operations anonymous callers may use, and why
 ANON_ALLOWLIST = {
@@ -60,8 +58,8 @@ pytestmark = pytest.mark.slow  # the seeded demo company, every operation as eve
 
 
 @pytest.fixture(scope="module")
-def world(django_db_setup: Any, django_db_blocker: Any) -> Iterator[dict[str, Any]]:
-    yield from seeded_world(django_db_blocker)
+def world(seeded_company: dict[str, Any]) -> dict[str, Any]:
+    return seeded_company
 
 
 def schema_operations() -> list[tuple[str, str, dict[str, Any]]]:

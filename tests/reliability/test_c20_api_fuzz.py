@@ -25,8 +25,6 @@ from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import CheckContext, not_a_server_error
 from schemathesis.core.failures import Failure
 
-from tests.reliability.world import seeded_world
-
 LEAK = re.compile(r'Traceback|File "/|SELECT |django\.db')
 ROLES = ("rep_east", "leader")
 
@@ -47,8 +45,8 @@ pytestmark = pytest.mark.slow  # the seeded demo company, every API operation fu
 
 
 @pytest.fixture(scope="module")
-def world(django_db_setup: Any, django_db_blocker: Any) -> Iterator[dict[str, Any]]:
-    yield from seeded_world(django_db_blocker)
+def world(seeded_company: dict[str, Any]) -> dict[str, Any]:
+    return seeded_company
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,6 @@ from rest_framework.test import APIClient
 
 from pharmacrm.core.generic import MAX_PAGE_SIZE
 from tests.reliability import schema as openapi
-from tests.reliability.world import seeded_world
 
 BUDGETS = Path(__file__).with_name("query_budgets.json")
 
@@ -58,8 +56,8 @@ pytestmark = pytest.mark.slow  # the seeded demo company, every API list measure
 
 
 @pytest.fixture(scope="module")
-def world(django_db_setup: Any, django_db_blocker: Any) -> Iterator[dict[str, Any]]:
-    yield from seeded_world(django_db_blocker)
+def world(seeded_company: dict[str, Any]) -> dict[str, Any]:
+    return seeded_company
 
 
 def list_paths() -> list[str]:

@@ -1,34 +1,55 @@
-"""A seeded demo company shared by the API-wide checks (#12, #20, #21), built once per test module.
+"""A seeded demo company shared by the API-wide checks (#12, #20, #21), built once per worker.
 
 The demo seeds (``make demo``) exercise every app's own services, so every API list has rows, reps in several
-territories own them, and a new model gets rows as soon as its seed does. The data lives in one transaction that
-is rolled back when the module ends, so the rest of the suite never sees it; each test still runs in its own
-savepoint (pytest-django's ``db`` fixture nests inside).
+territories own them, and a new model gets rows as soon as its seed does. The data lives in one transaction,
+opened by the first test that asks for it (the ``seeded_company`` fixture) and rolled back after the last: the
+tests that use it run one after another in one worker (the ``@company`` group of the root conftest), so the rest
+of the suite never sees it; each test still runs in its own savepoint (pytest-django's ``db`` fixture nests inside).
 """
-
 from __future__ import annotations
 
+import contextlib
 import io
-from collections.abc import Iterator
 from typing import Any
 
 from django.core.management import call_command
 from django.db import transaction
 
 
-def seeded_world(django_db_blocker: Any, scale: int = 60) -> Iterator[dict[str, Any]]:
-    """Yield the demo users by username inside a transaction that is rolled back afterwards."""
-    from pharmacrm.core.management.commands.prepare import demo_seeders
-    from pharmacrm.org.models import User
+class SharedCompany:
+    """The demo company, seeded at the first use and kept until ``release``."""
 
-    with django_db_blocker.unblock(), transaction.atomic():
-        out = io.StringIO()
-        for name in demo_seeders():
-            call_command(name, stdout=out, **({"scale": scale} if name == "seed_demo" else {}))
-        users = {user.username: user for user in User.objects.all()}
-        add_scoped_records(users)
-        yield users
-        transaction.set_rollback(True)
+    def __init__(self, scale: int = 60) -> None:
+        self.scale = scale
+        self.users: dict[str, Any] | None = None
+        self._open: contextlib.ExitStack | None = None
+
+    def get(self, django_db_blocker: Any) -> dict[str, Any]:
+        """The demo users by username."""
+        if self.users is None:
+            from pharmacrm.core.management.commands.prepare import demo_seeders
+            from pharmacrm.org.models import User
+
+            self._open = contextlib.ExitStack()
+            self._open.enter_context(django_db_blocker.unblock())
+            self._open.enter_context(transaction.atomic())
+            out = io.StringIO()
+            for name in demo_seeders():
+                call_command(name, stdout=out, **({"scale": self.scale} if name == "seed_demo" else {}))
+            users = {user.username: user for user in User.objects.all()}
+            add_scoped_records(users)
+            self.users = users
+        return self.users
+
+    def release(self) -> None:
+        """Roll the company back."""
+        if self._open is not None:
+            transaction.set_rollback(True)
+            self._open.close()
+        self._open, self.users = None, None
+
+
+shared_company = SharedCompany()
 
 
 def add_scoped_records(users: dict[str, Any]) -> None:

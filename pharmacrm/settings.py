@@ -14,6 +14,8 @@ from pathlib import Path
 import dj_database_url
 from whitenoise.compress import Compressor
 
+from pharmacrm.keyfiles import read_or_create
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -43,11 +45,7 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 def _persistent_secret_key() -> str:
     """A key generated once and kept in var/, so sessions survive restarts."""
-    path = VAR_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    return read_or_create(VAR_DIR / "secret_key", lambda: secrets.token_urlsafe(50))
 
 
 SECRET_KEY = env_str("SECRET_KEY") or _persistent_secret_key()

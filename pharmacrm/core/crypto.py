@@ -22,9 +22,12 @@ import hashlib
 import hmac
 import os
 import secrets
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from pharmacrm.keyfiles import read_or_create
 
 PREFIX = "pi1:"
 _NONCE = 12
@@ -37,11 +40,8 @@ def _master_key() -> bytes:
     if configured:
         key = base64.urlsafe_b64decode(configured + "=" * (-len(configured) % 4))
     else:
-        path = settings.VAR_DIR / "personal_data_key"
-        if not path.exists():
-            path.write_text(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
-            path.chmod(0o600)
-        text = path.read_text().strip()
+        text = read_or_create(Path(settings.VAR_DIR) / "personal_data_key",
+                              lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
         key = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     if len(key) != 32:
         raise ValueError("PERSONAL_DATA_KEY must be 32 bytes (urlsafe base64)")

@@ -36,7 +36,7 @@ MAJOR_CHANGE_DAYS = policy.declare(
     "customers.major_change_working_days",
     default=3,
     label=gettext_lazy("Working days to handle a major customer change"),
-    help_text=gettext_lazy("Name, legal representative or business scope (seed 003 二.3)."),
+    help_text=gettext_lazy("A change of name, legal representative or business scope."),
     field_factory=lambda: forms.IntegerField(validators=[MinValueValidator(1), MaxValueValidator(30)]),
 )
 CHANGE_DAYS = policy.declare(

@@ -17,13 +17,13 @@ def _days(low: int, high: int) -> forms.IntegerField:
 FIRST_RESPONSE_HOURS = declare(
     "service.first_response_hours", default=24,
     label=gettext_lazy("First response to clinical inquiries and complaints (hours)"),
-    help_text=gettext_lazy("Seed 002: 24 hours. Counted in clock hours, nights and holidays included."),
+    help_text=gettext_lazy("24 hours by default, counted in clock hours, nights and holidays included."),
     field_factory=lambda: _days(1, 168))
 
 CONTACT_WORKING_DAYS = declare(
     "service.contact_working_days", default=1,
     label=gettext_lazy("Contact the customer within (working days)"),
-    help_text=gettext_lazy("Seed 003: complaints, quality feedback and returns — contact the customer within N "
+    help_text=gettext_lazy("Complaints, quality feedback and returns: contact the customer within N "
                            "working days of China's calendar."),
     field_factory=lambda: _days(1, 30))
 
